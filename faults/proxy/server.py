@@ -1,0 +1,75 @@
+"""The fault proxy server: the Toxiproxy HTTP API and the proxies it manages, on one loop."""
+
+from __future__ import annotations
+
+import random
+
+from aiohttp import web
+
+from faults.proxy.api import create_app
+from faults.proxy.registry import ProxyRegistry
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8474  # Toxiproxy's port, which every client assumes
+
+# Time given to API requests in flight when the server stops; they are all short.
+API_SHUTDOWN_TIMEOUT_S = 2.0
+
+# A whole close: the API's shutdown plus the proxies', each bounded by a 2-3 s flush limit.
+CLOSE_WAIT_MAX_S = 10.0
+
+
+class ProxyServer:
+    """Serve the Toxiproxy API on `host:port` (port 0 picks a free one) until closed.
+
+    >>> async def main() -> None:
+    ...     async with ProxyServer(port=0) as server:
+    ...         host, port = server.address  # the API's real address
+    """
+
+    def __init__(
+        self,
+        *,
+        host: str = DEFAULT_HOST,
+        port: int = DEFAULT_PORT,
+        rng: random.Random | None = None,
+    ) -> None:
+        self._host = host
+        self._port = port
+        # Toxicity and jitter rolls; a seeded one makes a single-connection test repeatable.
+        self._registry = ProxyRegistry(rng=rng or random.Random())
+        self._runner: web.AppRunner | None = None
+
+    @property
+    def address(self) -> tuple[str, int]:
+        """The host and port the API is bound to (after `start`)."""
+        assert self._runner is not None, "address is known once the server has started"
+        host, port = self._runner.addresses[0][:2]
+        return str(host), int(port)
+
+    async def start(self) -> None:
+        """Bind the API and start serving; raise OSError if the address cannot be bound."""
+        runner = web.AppRunner(
+            create_app(self._registry), access_log=None, shutdown_timeout=API_SHUTDOWN_TIMEOUT_S
+        )
+        await runner.setup()
+        try:
+            await web.TCPSite(runner, self._host, self._port).start()
+        except BaseException:
+            await runner.cleanup()
+            raise
+        self._runner = runner
+
+    async def close(self) -> None:
+        """Stop the API, then every proxy: all listeners and connections are closed."""
+        runner, self._runner = self._runner, None
+        if runner is not None:
+            await runner.cleanup()
+        await self._registry.close()
+
+    async def __aenter__(self) -> ProxyServer:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.close()

@@ -1,0 +1,179 @@
+"""Fault windows: load ``faults.jsonl`` and answer which faults were active at a time."""
+
+from bisect import bisect_right
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from pathlib import Path
+from types import NoneType
+
+from invariants.errors import RunFileError
+from invariants.records import Shape, read_jsonl, require_choice
+
+FAULT_EVENT_TYPES = frozenset({"start", "stop"})
+
+_EVENT_SHAPE = Shape(
+    index=int,
+    time=int,
+    type=str,
+    name=str,
+    fault=str,
+    target=str,
+    params=dict,
+    confirmed=(bool, NoneType),
+    evidence=(dict, NoneType),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class FaultWindow:
+    """One fault instance, active on ``[start_ns, stop_ns)`` (nanoseconds since run start).
+
+    ``stop_ns`` is ``None`` when the fault was never stopped: active until the end of the run.
+    ``confirmed`` and ``evidence`` come from the stop line (``None`` when never stopped).
+    """
+
+    name: str
+    fault: str
+    target: str
+    params: dict
+    start_index: int
+    start_ns: int
+    stop_index: int | None
+    stop_ns: int | None
+    confirmed: bool | None
+    evidence: dict | None
+
+    def active_at(self, time_ns: int) -> bool:
+        """Whether this fault was active at ``time_ns``."""
+        return self.start_ns <= time_ns and (self.stop_ns is None or time_ns < self.stop_ns)
+
+
+def load_faults(path: Path) -> list[FaultWindow]:
+    """Load and validate ``faults.jsonl``; return one window per fault, in start order.
+
+    >>> windows = load_faults(Path("reports/runs/latest/faults.jsonl"))  # doctest: +SKIP
+    """
+    return parse_faults((record for _, record in read_jsonl(path)), source=str(path))
+
+
+def parse_faults(events: Iterable[dict], *, source: str = "faults.jsonl") -> list[FaultWindow]:
+    """Validate fault events given in file order and pair starts with stops into windows.
+
+    A stop without a start, a second start or stop of one name, a stop before its start or a
+    stop naming another fault kind or target raises :class:`RunFileError` naming the line.
+    """
+    windows: dict[str, FaultWindow] = {}
+    for line_number, record in enumerate(events, start=1):
+        where = f"{source}:{line_number}"
+        event = _parse_event(record, line_number, where)
+        started = windows.get(event.name)
+        if event.type == "start":
+            if started is not None:
+                raise RunFileError(f"{where}: fault {event.name!r} started twice")
+            windows[event.name] = _started(event)
+        else:
+            windows[event.name] = _stopped(started, event, where)
+    return list(windows.values())
+
+
+class FaultTimeline:
+    """Answers "which faults were active at time t" in O(log n) per question.
+
+    Built once from the windows: the start and stop times cut the run into segments, each
+    holding the names active in it, so a lookup is one bisect even for a million ops.
+
+    >>> timeline = FaultTimeline(windows)  # doctest: +SKIP
+    >>> timeline.active_at(2_000_000_000)  # doctest: +SKIP
+    ('network-timeout-1',)
+    """
+
+    def __init__(self, windows: Iterable[FaultWindow]) -> None:
+        starts = sorted(windows, key=lambda window: (window.start_ns, window.start_index))
+        stops = sorted(
+            (window for window in starts if window.stop_ns is not None),
+            key=lambda window: window.stop_ns,
+        )
+        self._boundaries = sorted(
+            {window.start_ns for window in starts} | {window.stop_ns for window in stops}
+        )
+        self._segments: list[tuple[str, ...]] = []
+        # Insertion-ordered, so names come out in start order.
+        active: dict[str, None] = {}
+        next_start = next_stop = 0
+        for boundary in self._boundaries:
+            while next_start < len(starts) and starts[next_start].start_ns <= boundary:
+                active[starts[next_start].name] = None
+                next_start += 1
+            while next_stop < len(stops) and stops[next_stop].stop_ns <= boundary:
+                del active[stops[next_stop].name]
+                next_stop += 1
+            self._segments.append(tuple(active))
+
+    def active_at(self, time_ns: int) -> tuple[str, ...]:
+        """Names of the faults active at ``time_ns``, in start order."""
+        segment = bisect_right(self._boundaries, time_ns) - 1
+        if segment < 0:
+            return ()
+        return self._segments[segment]
+
+
+@dataclass(frozen=True, slots=True)
+class _FaultEvent:
+    type: str
+    index: int
+    time: int
+    name: str
+    fault: str
+    target: str
+    params: dict
+    confirmed: bool | None
+    evidence: dict | None
+
+
+def _parse_event(record: dict, line_number: int, where: str) -> _FaultEvent:
+    event = _FaultEvent(**_EVENT_SHAPE.pick(record, where))
+    require_choice(record, "type", FAULT_EVENT_TYPES, where)
+    if event.index != line_number - 1:
+        raise RunFileError(f"{where}: index {event.index} out of order, expected {line_number - 1}")
+    if event.time < 0:
+        raise RunFileError(f"{where}: time {event.time} is negative")
+    if event.type == "start" and event.confirmed is not None:
+        raise RunFileError(f"{where}: a start line must have confirmed null")
+    return event
+
+
+def _started(start: _FaultEvent) -> FaultWindow:
+    # Until its stop line is read, a fault counts as active to the end of the run.
+    return FaultWindow(
+        name=start.name,
+        fault=start.fault,
+        target=start.target,
+        params=start.params,
+        start_index=start.index,
+        start_ns=start.time,
+        stop_index=None,
+        stop_ns=None,
+        confirmed=None,
+        evidence=start.evidence,
+    )
+
+
+def _stopped(started: FaultWindow | None, stop: _FaultEvent, where: str) -> FaultWindow:
+    if started is None:
+        raise RunFileError(f"{where}: fault {stop.name!r} stopped without a start")
+    if started.stop_index is not None:
+        raise RunFileError(f"{where}: fault {stop.name!r} stopped twice")
+    if (stop.fault, stop.target) != (started.fault, started.target):
+        raise RunFileError(
+            f"{where}: stop of {stop.name!r} names ({stop.fault}, {stop.target}), its start at "
+            f"index {started.start_index} named ({started.fault}, {started.target})"
+        )
+    if stop.time < started.start_ns:
+        raise RunFileError(f"{where}: fault {stop.name!r} stops before it starts")
+    return replace(
+        started,
+        stop_index=stop.index,
+        stop_ns=stop.time,
+        confirmed=stop.confirmed,
+        evidence=stop.evidence if stop.evidence is not None else started.evidence,
+    )

@@ -1,0 +1,49 @@
+"""Renderers of a run's results: report.json, summary.md, manifest.json, and exit codes.
+
+Nothing here touches a network; every file is written atomically (temp file + os.replace).
+
+>>> report = write_report(run_dir, run_id="r1", scenario="baseline", seed=7, results=results,
+...     history_ops=ops, fault_windows=windows, final_state=state,
+...     provenance={"git_commit": "abc"}, duration_s=60.0)  # doctest: +SKIP
+>>> write_manifest(run_dir, {"git_commit": "abc", "seed": 7})  # doctest: +SKIP
+>>> exit_code(report["verdict"])  # doctest: +SKIP
+0
+"""
+
+from reports.atomic import write_atomic
+from reports.exit_codes import (
+    EXIT_HARNESS_ERROR,
+    EXIT_INVALID,
+    EXIT_UNKNOWN,
+    EXIT_VALID,
+    exit_code,
+)
+from reports.manifest import MANIFEST_FILE, build_manifest, write_manifest
+from reports.report_json import (
+    REPORT_ANOMALIES_MAX,
+    SCHEMA_VERSION,
+    build_report,
+    render_report_json,
+)
+from reports.run_report import REPORT_FILE, SUMMARY_FILE, write_report
+from reports.summary_md import render_summary
+
+__all__ = [
+    "EXIT_HARNESS_ERROR",
+    "EXIT_INVALID",
+    "EXIT_UNKNOWN",
+    "EXIT_VALID",
+    "MANIFEST_FILE",
+    "REPORT_ANOMALIES_MAX",
+    "REPORT_FILE",
+    "SCHEMA_VERSION",
+    "SUMMARY_FILE",
+    "build_manifest",
+    "build_report",
+    "exit_code",
+    "render_report_json",
+    "render_summary",
+    "write_atomic",
+    "write_manifest",
+    "write_report",
+]

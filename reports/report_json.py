@@ -1,0 +1,111 @@
+"""``report.json``: the machine-readable verdict of a run (schema in DESIGN.md)."""
+
+import json
+from collections import Counter
+from collections.abc import Mapping, Sequence
+
+from invariants import Anomaly, FaultWindow, FinalState, InvariantResult, Op, combine
+from reports.stats import run_stats
+
+SCHEMA_VERSION = 1
+
+# Per invariant. A defect can produce one anomaly per key, hundreds of thousands in a long run;
+# a thousand keeps report.json small enough to open in a browser, anomaly_kinds keeps first and
+# last of every kind, and `paychaos analyze` recomputes the full list from the run files.
+REPORT_ANOMALIES_MAX = 1000
+
+_NANOSECONDS_PER_SECOND = 1_000_000_000
+
+
+def build_report(
+    *,
+    run_id: str,
+    scenario: str,
+    seed: int,
+    results: Sequence[InvariantResult],
+    history_ops: Sequence[Op],
+    fault_windows: Sequence[FaultWindow],
+    final_state: FinalState,
+    provenance: Mapping[str, object],
+    duration_s: float,
+) -> dict:
+    """The ``report.json`` document: verdict, invariants, stats, faults, provenance.
+
+    The run's verdict combines the results (invalid over unknown over valid; none is unknown).
+    ``provenance`` gets the seed added; a different seed in it raises :class:`ValueError`.
+
+    >>> build_report(run_id="r1", scenario="baseline", seed=7, results=results,
+    ...              history_ops=ops, fault_windows=[], final_state=state,
+    ...              provenance={"git_commit": "abc"}, duration_s=60.0)["verdict"]  # doctest: +SKIP
+    'valid'
+    """
+    if provenance.get("seed", seed) != seed:
+        raise ValueError(f"provenance seed {provenance['seed']!r} differs from seed {seed!r}")
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "run_id": run_id,
+        "scenario": scenario,
+        "seed": seed,
+        "verdict": str(combine(result.verdict for result in results)),
+        "invariants": [invariant_entry(result) for result in results],
+        "stats": run_stats(history_ops, final_state, duration_s),
+        "faults": [fault_entry(window) for window in fault_windows],
+        "provenance": {"seed": seed, **provenance},
+    }
+
+
+def invariant_entry(result: InvariantResult) -> dict:
+    """One invariant of the report, its anomalies capped at :data:`REPORT_ANOMALIES_MAX`."""
+    shown = result.anomalies[:REPORT_ANOMALIES_MAX]
+    return {
+        "name": result.name,
+        "verdict": str(result.verdict),
+        "anomaly_count": len(result.anomalies),
+        "anomalies": [anomaly_entry(anomaly) for anomaly in shown],
+        "anomalies_truncated": len(shown) < len(result.anomalies),
+        "anomaly_kinds": anomaly_kinds(result.anomalies),
+        "error": result.error,
+    }
+
+
+def anomaly_kinds(anomalies: Sequence[Anomaly]) -> dict[str, dict]:
+    """Anomalies grouped by kind, each with its count, first and last (as Jepsen reports)."""
+    first: dict[str, Anomaly] = {}
+    last: dict[str, Anomaly] = {}
+    counts: Counter[str] = Counter()
+    for anomaly in anomalies:
+        first.setdefault(anomaly.kind, anomaly)
+        last[anomaly.kind] = anomaly
+        counts[anomaly.kind] += 1
+    return {
+        kind: {
+            "count": counts[kind],
+            "first": anomaly_entry(first[kind]),
+            "last": anomaly_entry(last[kind]),
+        }
+        for kind in first
+    }
+
+
+def anomaly_entry(anomaly: Anomaly) -> dict:
+    """An anomaly as JSON data."""
+    return {"kind": anomaly.kind, "message": anomaly.message, "evidence": anomaly.evidence}
+
+
+def fault_entry(window: FaultWindow) -> dict:
+    """A fault window in seconds since run start; ``stop_s`` is null if it was never stopped."""
+    return {
+        "name": window.name,
+        "fault": window.fault,
+        "target": window.target,
+        "params": window.params,
+        "start_s": window.start_ns / _NANOSECONDS_PER_SECOND,
+        "stop_s": None if window.stop_ns is None else window.stop_ns / _NANOSECONDS_PER_SECOND,
+        "confirmed": window.confirmed,
+        "evidence": window.evidence,
+    }
+
+
+def render_report_json(report: Mapping[str, object]) -> str:
+    """Serialize a report; NaN or a non-JSON value raises rather than write a broken file."""
+    return json.dumps(report, indent=2, allow_nan=False) + "\n"

@@ -1,0 +1,132 @@
+"""``summary.md``: the short human report of a run, rendered from the report.json document."""
+
+import json
+from collections.abc import Mapping
+
+from reports.exit_codes import exit_code
+
+# A summary is read by people: a few examples per invariant say what went wrong; report.json
+# holds the rest.
+SUMMARY_ANOMALIES_MAX = 3
+# Evidence of a key retried many times can run to hundreds of lines; the head identifies it.
+EVIDENCE_LINES_MAX = 40
+
+
+def render_summary(report: Mapping) -> str:
+    """Markdown for a ``report.json`` document: verdict first, then invariants, anomalies,
+    op statistics, faults and provenance.
+
+    >>> render_summary(report).splitlines()[0]  # doctest: +SKIP
+    '# Verdict: VALID'
+    """
+    sections = [
+        _heading(report),
+        _invariants(report["invariants"]),
+        _anomalies(report["invariants"]),
+        _operations(report["stats"]),
+        _faults(report["faults"]),
+        _provenance(report["provenance"]),
+    ]
+    return "\n\n".join(section for section in sections if section) + "\n"
+
+
+def _heading(report: Mapping) -> str:
+    verdict = report["verdict"]
+    return (
+        f"# Verdict: {verdict.upper()}\n\n"
+        f"Run `{report['run_id']}`: scenario `{report['scenario']}`, seed {report['seed']}, "
+        f"{report['stats']['duration_s']:.1f} s, exit code {exit_code(verdict)}."
+    )
+
+
+def _invariants(invariants: list[Mapping]) -> str:
+    rows = [
+        [entry["name"], entry["verdict"], str(entry["anomaly_count"]), entry["error"] or ""]
+        for entry in invariants
+    ]
+    return "## Invariants\n\n" + _table(["invariant", "verdict", "anomalies", "error"], rows)
+
+
+def _anomalies(invariants: list[Mapping]) -> str:
+    parts = []
+    for entry in invariants:
+        if not entry["anomalies"]:
+            continue
+        parts.append(f"### {entry['name']} ({entry['verdict']})")
+        parts.extend(_anomaly(anomaly) for anomaly in entry["anomalies"][:SUMMARY_ANOMALIES_MAX])
+        hidden = entry["anomaly_count"] - min(len(entry["anomalies"]), SUMMARY_ANOMALIES_MAX)
+        if hidden:
+            kinds = ", ".join(
+                f"{kind}: {kind_entry['count']}"
+                for kind, kind_entry in entry["anomaly_kinds"].items()
+            )
+            parts.append(f"... and {hidden} more in report.json (by kind: {kinds})")
+    if not parts:
+        return ""
+    return "## Anomalies\n\n" + "\n\n".join(parts)
+
+
+def _anomaly(anomaly: Mapping) -> str:
+    lines = json.dumps(anomaly["evidence"], indent=2).splitlines()
+    if len(lines) > EVIDENCE_LINES_MAX:
+        lines = [*lines[:EVIDENCE_LINES_MAX], "..."]
+    evidence = "\n".join(f"  {line}" for line in lines)
+    return f"- **{anomaly['kind']}**: {anomaly['message']}\n\n  ```json\n{evidence}\n  ```"
+
+
+def _operations(stats: Mapping) -> str:
+    rows = [
+        [f, str(counts["ok"]), str(counts["fail"]), str(counts["info"])]
+        for f, counts in stats["ops"].items()
+    ]
+    keys = stats["keys"]
+    authorizations = ", ".join(
+        f"{outcome} {count}" for outcome, count in stats["network_authorizations"].items()
+    )
+    charges = ", ".join(f"{state} {count}" for state, count in stats["charges"].items())
+    return (
+        "## Operations\n\n"
+        + _table(["f", "ok", "fail", "info"], rows)
+        + f"\n\nKeys: {keys['count']} (succeeded {keys['succeeded']}, failed {keys['failed']}, "
+        f"indeterminate {keys['indeterminate']}).\n"
+        f"Final charges: {charges}; resolved by recovery {stats['charges_resolved_by_recovery']}.\n"
+        f"Network authorizations: {authorizations}."
+    )
+
+
+def _faults(faults: list[Mapping]) -> str:
+    if not faults:
+        return "## Faults\n\nNo faults were injected."
+    rows = [
+        [
+            fault["name"],
+            fault["fault"],
+            fault["target"],
+            f"{fault['start_s']:.3f}",
+            "never" if fault["stop_s"] is None else f"{fault['stop_s']:.3f}",
+            "yes" if fault["confirmed"] is True else "no",
+        ]
+        for fault in faults
+    ]
+    header = ["name", "fault", "target", "start s", "stop s", "confirmed"]
+    return "## Faults\n\n" + _table(header, rows)
+
+
+def _provenance(provenance: Mapping) -> str:
+    lines = [
+        f"- {name}: {value if isinstance(value, str) else json.dumps(value)}"
+        for name, value in provenance.items()
+    ]
+    return "## Provenance\n\n" + "\n".join(lines)
+
+
+def _table(header: list[str], rows: list[list[str]]) -> str:
+    lines = [_row(header), _row(["---"] * len(header))]
+    lines.extend(_row(row) for row in rows)
+    return "\n".join(lines)
+
+
+def _row(cells: list[str]) -> str:
+    # A pipe or a newline inside a cell would break the table.
+    escaped = (cell.replace("|", "\\|").replace("\n", " ") for cell in cells)
+    return "| " + " | ".join(escaped) + " |"

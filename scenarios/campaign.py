@@ -1,0 +1,210 @@
+"""A campaign end to end: deploy, drive the workload under the nemesis, heal, quiesce, read the
+final state, tear down, check the invariants and write the report."""
+
+import asyncio
+import dataclasses
+import datetime
+import json
+import logging
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+import invariants
+import reports
+from faults.nemesis import Nemesis
+from faults.toxiproxy_api import ToxiproxyApi
+from scenarios.charge_client import ChargeClient
+from scenarios.charge_plan import plan_charges
+from scenarios.event_log import EventLog, RunClock
+from scenarios.final_reads import processing_count, read_final_state
+from scenarios.provenance import PROJECT_ROOT, collect_provenance
+from scenarios.scenario import Scenario
+from system_under_test.deploy import postgres
+from system_under_test.deploy.local import LocalTopology
+from system_under_test.deploy.ports import require_free
+from system_under_test.deploy.topology import Endpoints
+
+log = logging.getLogger("paychaos.campaign")
+
+RUNS_ROOT = PROJECT_ROOT / "reports" / "runs"
+QUIESCE_POLL_S = 0.5
+
+
+@dataclass(frozen=True)
+class CampaignOutcome:
+    run_dir: Path
+    verdict: str
+    exit_code: int
+    report: dict
+
+
+def new_run_dir(runs_root: Path, scenario: str, seed: int) -> Path:
+    """A fresh run directory named by time, scenario and seed (and a few random characters)."""
+    stamp = datetime.datetime.now(datetime.UTC).strftime("%Y%m%dT%H%M%SZ")
+    run_dir = runs_root / f"{stamp}-{scenario}-s{seed}-{secrets.token_hex(2)}"
+    run_dir.mkdir(parents=True)
+    return run_dir
+
+
+def point_latest(runs_root: Path, run_dir: Path) -> None:
+    """Make `runs_root/latest` a relative symlink to `run_dir`, replaced atomically."""
+    temporary = runs_root / f".latest-{secrets.token_hex(4)}"
+    temporary.symlink_to(run_dir.name, target_is_directory=True)
+    os.replace(temporary, runs_root / "latest")
+
+
+def _write_json(path: Path, document: object) -> None:
+    temporary = path.with_suffix(path.suffix + ".tmp")
+    temporary.write_text(json.dumps(document, indent=2, default=str) + "\n")
+    os.replace(temporary, path)
+
+
+async def _wait_quiesced(dsn: str, timeout_s: float, clock: RunClock) -> bool:
+    """Wait until no charge is PENDING or PROCESSING, at most `timeout_s`."""
+    deadline_s = clock.now_s() + timeout_s
+    while True:
+        try:
+            if await processing_count(dsn) == 0:
+                return True
+        except OSError as error:
+            log.warning("quiesce poll failed: %s", error)
+        if clock.now_s() >= deadline_s:
+            return False
+        await asyncio.sleep(QUIESCE_POLL_S)
+
+
+async def drive(
+    scenario: Scenario,
+    topology: LocalTopology,
+    endpoints: Endpoints,
+    run_dir: Path,
+    clock: RunClock,
+) -> dict:
+    """The run's live part; returns the final state (also written to final_state.json)."""
+    history = EventLog(run_dir / invariants.HISTORY_FILE, clock)
+    fault_log = EventLog(run_dir / invariants.FAULTS_FILE, clock)
+    workload = scenario.workload
+    plans = plan_charges(workload, scenario=scenario.name, seed=scenario.seed)
+    heal_problems: list[str] = []
+    try:
+        async with ToxiproxyApi(endpoints.proxy_api) as toxiproxy:
+            nemesis = Nemesis(
+                toxiproxy=toxiproxy,
+                links=endpoints.links,
+                processes=topology,
+                processing_count=lambda: processing_count(endpoints.primary_dsn),
+                record=fault_log.append,
+                now_s=clock.now_s,
+            )
+            clients = [
+                ChargeClient(
+                    client=number,
+                    api_url=endpoints.api_url,
+                    api_keys=[merchant.api_key for merchant in endpoints.merchants],
+                    merchants=[merchant.id for merchant in endpoints.merchants],
+                    currency=workload.currency,
+                    retry=workload.retry,
+                    request_timeout_s=workload.request_timeout_s,
+                    history=history,
+                    clock=clock,
+                    clients=workload.clients,
+                    seed=scenario.seed,
+                )
+                for number in range(workload.clients)
+            ]
+            started_at_s = clock.now_s()
+            try:
+                async with asyncio.TaskGroup() as group:
+                    for client, plan in zip(clients, plans, strict=True):
+                        group.create_task(client.run(plan, started_at_s))
+                    group.create_task(nemesis.run(list(scenario.faults), started_at_s))
+            finally:
+                heal_problems = await nemesis.heal()
+        quiesced = await _wait_quiesced(endpoints.primary_dsn, scenario.quiesce_timeout_s, clock)
+        final_state = await read_final_state(
+            primary_dsn=endpoints.primary_dsn,
+            network_url=endpoints.network_url,
+            read_time_ns=clock.now_ns(),
+        )
+    finally:
+        history.close()
+        fault_log.close()
+    final_state["quiesced"] = quiesced
+    final_state["errors"].extend(heal_problems)
+    final_state["complete"] = final_state["complete"] and not heal_problems
+    _write_json(run_dir / invariants.FINAL_STATE_FILE, final_state)
+    return final_state
+
+
+def check_and_report(
+    run_dir: Path,
+    *,
+    run_id: str,
+    scenario_name: str,
+    seed: int,
+    names: list[str],
+    provenance: dict,
+    duration_s: float,
+) -> tuple[str, dict]:
+    """Check the run's files as stored (not the in-memory copies) and write every report."""
+    inputs = invariants.load_run(run_dir)
+    results = invariants.check_all(inputs.ops, inputs.fault_windows, inputs.final_state, names)
+    report = reports.write_report(
+        run_dir,
+        run_id=run_id,
+        scenario=scenario_name,
+        seed=seed,
+        results=results,
+        history_ops=inputs.ops,
+        fault_windows=inputs.fault_windows,
+        final_state=inputs.final_state,
+        provenance=provenance,
+        duration_s=duration_s,
+    )
+    reports.write_manifest(run_dir, provenance)
+    return report["verdict"], report
+
+
+def run_campaign(
+    scenario: Scenario,
+    *,
+    defects: tuple[str, ...] = (),
+    runs_root: Path = RUNS_ROOT,
+    proxy_api_port: int = 0,
+) -> CampaignOutcome:
+    """Run `scenario` on a fresh local topology; the topology is always torn down."""
+    bindir = postgres.find_bindir()
+    if proxy_api_port:
+        # Before the run directory exists: a taken port must leave nothing behind.
+        require_free(proxy_api_port, "the fault proxy API")
+    run_dir = new_run_dir(runs_root, scenario.name, scenario.seed)
+    point_latest(runs_root, run_dir)
+    provenance = collect_provenance(
+        scenario=scenario, seed=scenario.seed, defects=list(defects), postgres_bindir=bindir
+    )
+    _write_json(run_dir / "scenario.json", dataclasses.asdict(scenario))
+    clock = RunClock()
+    topology = LocalTopology(
+        run_dir,
+        defects=defects,
+        proxy_api_port=proxy_api_port,
+        merchant_count=scenario.workload.merchants,
+    )
+    try:
+        endpoints = topology.start()
+        log.info("topology up; driving %s", scenario.name)
+        asyncio.run(drive(scenario, topology, endpoints, run_dir, clock))
+    finally:
+        topology.teardown()
+    verdict, report = check_and_report(
+        run_dir,
+        run_id=run_dir.name,
+        scenario_name=scenario.name,
+        seed=scenario.seed,
+        names=list(scenario.invariants),
+        provenance=provenance,
+        duration_s=clock.now_s(),
+    )
+    return CampaignOutcome(run_dir, verdict, reports.exit_code(verdict), report)

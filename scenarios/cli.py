@@ -1,0 +1,207 @@
+"""The `paychaos` command: run a campaign, keep a topology up, re-check a stored run.
+
+Exit codes: 0 valid, 1 invalid, 2 unknown, 3 harness error (bad input, deployment failure).
+"""
+
+import argparse
+import dataclasses
+import json
+import logging
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+
+import invariants
+import reports
+from scenarios.campaign import RUNS_ROOT, check_and_report, new_run_dir, point_latest, run_campaign
+from scenarios.scenario import ScenarioError, load_scenario
+from system_under_test.defects import UnknownDefectError, defects_from_environment
+from system_under_test.deploy.errors import DeployError
+from system_under_test.deploy.local import LocalTopology
+
+EXIT_HARNESS_ERROR = 3
+UP_STATE_FILE = RUNS_ROOT / "up.json"
+# `paychaos down` waits this long for the `up` process to tear its topology down.
+DOWN_TIMEOUT_S = 60.0
+
+
+class HarnessError(RuntimeError):
+    """A problem the user can fix; printed as one line, exit 3."""
+
+
+def _terminate_as_interrupt(signal_number: int, frame: object) -> None:
+    # SIGTERM takes the same path as Ctrl-C: every `finally` tears down what it started.
+    raise KeyboardInterrupt
+
+
+def _defects() -> tuple[str, ...]:
+    try:
+        return tuple(sorted(defects_from_environment()))
+    except UnknownDefectError as error:
+        raise HarnessError(str(error)) from None
+
+
+def command_run(arguments: argparse.Namespace) -> int:
+    scenario = load_scenario(arguments.scenario, known_invariants=frozenset(invariants.CHECKERS))
+    if arguments.seed is not None:
+        scenario = dataclasses.replace(scenario, seed=arguments.seed)
+    defects = _defects()
+    started = time.monotonic()
+    runs_root = Path(arguments.runs_dir)
+    runs_root.mkdir(parents=True, exist_ok=True)
+    outcome = run_campaign(
+        scenario, defects=defects, runs_root=runs_root, proxy_api_port=arguments.proxy_api_port
+    )
+    _print_summary(outcome.report)
+    print(f"verdict: {outcome.verdict}")
+    print(f"report: {outcome.run_dir / 'report.json'}")
+    print(f"summary: {outcome.run_dir / 'summary.md'}")
+    print(f"wall time: {time.monotonic() - started:.1f} s")
+    return outcome.exit_code
+
+
+def _print_summary(report: dict) -> None:
+    for result in report["invariants"]:
+        print(f"  {result['name']:<20} {result['verdict']:<8} {result['anomaly_count']} anomalies")
+    for f, counts in report["stats"]["ops"].items():
+        outcomes = ", ".join(f"{kind} {count}" for kind, count in counts.items())
+        print(f"  ops {f}: {outcomes}")
+    for fault in report["faults"]:
+        print(f"  fault {fault['name']} on {fault['target']}: confirmed={fault['confirmed']}")
+
+
+def command_analyze(arguments: argparse.Namespace) -> int:
+    run_dir = Path(arguments.run_dir)
+    if not run_dir.is_dir():
+        raise HarnessError(f"no run directory at {run_dir}")
+    try:
+        report = json.loads((run_dir / "report.json").read_text())
+        provenance = report.get("provenance", {})
+        scenario, seed = report["scenario"], report["seed"]
+        names = [result["name"] for result in report["invariants"]]
+    except (OSError, ValueError, KeyError):
+        provenance, scenario, seed = {}, "unknown", 0
+        names = ["no_double_charge", "no_lost_write", "liveness"]
+    try:
+        verdict, _ = check_and_report(
+            run_dir,
+            run_id=run_dir.resolve().name,
+            scenario_name=scenario,
+            seed=seed,
+            names=names,
+            provenance=provenance,
+            duration_s=float(provenance.get("duration_s", 0.0)),
+        )
+    except (OSError, invariants.RunFileError) as error:
+        raise HarnessError(f"cannot analyze {run_dir}: {error}") from None
+    print(f"verdict: {verdict}")
+    print(f"report: {run_dir / 'report.json'}")
+    return reports.exit_code(verdict)
+
+
+def command_up(arguments: argparse.Namespace) -> int:
+    if UP_STATE_FILE.exists():
+        state = json.loads(UP_STATE_FILE.read_text())
+        if _alive(state["pid"]):
+            raise HarnessError(f"a topology is already up (pid {state['pid']}); `paychaos down`")
+    RUNS_ROOT.mkdir(parents=True, exist_ok=True)
+    run_dir = new_run_dir(RUNS_ROOT, "up", 0)
+    point_latest(RUNS_ROOT, run_dir)
+    topology = LocalTopology(
+        run_dir,
+        defects=_defects(),
+        proxy_api_port=arguments.proxy_api_port,
+        merchant_count=arguments.merchants,
+    )
+    try:
+        endpoints = topology.start()
+        UP_STATE_FILE.write_text(json.dumps({"pid": os.getpid(), "run_dir": str(run_dir)}))
+        print(f"topology up: {run_dir / 'endpoints.json'}")
+        print(f"api: {endpoints.api_url}  proxy API: {endpoints.proxy_api}")
+        print("Ctrl-C or `paychaos down` to tear it down", flush=True)
+        try:
+            while True:
+                signal.pause()
+        except KeyboardInterrupt:
+            pass
+    finally:
+        topology.teardown()
+        UP_STATE_FILE.unlink(missing_ok=True)
+        print("topology down")
+    return 0
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def command_down(arguments: argparse.Namespace) -> int:
+    if not UP_STATE_FILE.exists():
+        raise HarnessError("no topology is up (no reports/runs/up.json)")
+    pid = json.loads(UP_STATE_FILE.read_text())["pid"]
+    if not _alive(pid):
+        UP_STATE_FILE.unlink(missing_ok=True)
+        print(f"the `up` process {pid} is gone; nothing to tear down")
+        return 0
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + DOWN_TIMEOUT_S
+    while _alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    if _alive(pid):
+        raise HarnessError(f"`up` process {pid} did not stop in {DOWN_TIMEOUT_S:.0f} s")
+    print("topology down")
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(prog="paychaos", description=__doc__)
+    top.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
+    commands = top.add_subparsers(dest="command", required=True)
+
+    run = commands.add_parser("run", help="run a campaign and write its report")
+    run.add_argument("scenario", nargs="?", default="baseline", help="bundled name or YAML path")
+    run.add_argument("--seed", type=int, help="override the scenario's seed")
+    run.add_argument("--proxy-api-port", type=int, default=0, help="fault proxy API port")
+    run.add_argument("--runs-dir", default=str(RUNS_ROOT), help="where run directories go")
+    run.set_defaults(handler=command_run)
+
+    analyze = commands.add_parser("analyze", help="re-check a stored run without re-running it")
+    analyze.add_argument("run_dir", help="a run directory, e.g. reports/runs/latest")
+    analyze.set_defaults(handler=command_analyze)
+
+    up = commands.add_parser("up", help="start the local topology and keep it until Ctrl-C")
+    up.add_argument("--proxy-api-port", type=int, default=8474, help="fault proxy API port")
+    up.add_argument("--merchants", type=int, default=2, help="test merchants to seed")
+    up.set_defaults(handler=command_up)
+
+    down = commands.add_parser("down", help="tear down the topology that `paychaos up` keeps")
+    down.set_defaults(handler=command_down)
+    return top
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the `paychaos` console script."""
+    arguments = parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if arguments.verbose else logging.WARNING,
+        format="%(asctime)s %(name)s %(message)s",
+    )
+    signal.signal(signal.SIGTERM, _terminate_as_interrupt)
+    try:
+        return arguments.handler(arguments)
+    except (HarnessError, ScenarioError, DeployError) as error:
+        print(f"paychaos: error: {error}", file=sys.stderr)
+        return EXIT_HARNESS_ERROR
+    except KeyboardInterrupt:
+        print("paychaos: interrupted; everything started was stopped", file=sys.stderr)
+        return EXIT_HARNESS_ERROR
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,68 @@
+"""Where a run came from: commit, scenario, seed, configuration and tool versions."""
+
+import importlib.metadata
+import platform
+import subprocess
+from pathlib import Path
+from typing import Any
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+# git and postgres --version answer at once; a hang here must not stall a run.
+COMMAND_TIMEOUT_S = 10
+PACKAGES = ("paychaos", "aiohttp", "sqlalchemy", "asyncpg", "jsonschema", "pyyaml")
+
+
+def _output(command: list[str]) -> str | None:
+    try:
+        completed = subprocess.run(
+            command,
+            cwd=PROJECT_ROOT,
+            capture_output=True,
+            text=True,
+            timeout=COMMAND_TIMEOUT_S,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return completed.stdout.strip() if completed.returncode == 0 else None
+
+
+def _version(package: str) -> str | None:
+    try:
+        return importlib.metadata.version(package)
+    except importlib.metadata.PackageNotFoundError:
+        return None
+
+
+def collect_provenance(
+    *, scenario: Any, seed: int, defects: list[str], postgres_bindir: Path | None
+) -> dict[str, Any]:
+    """Everything needed to tell what ran: enough to reproduce it with the same seed."""
+    status = _output(["git", "status", "--porcelain", "--untracked-files=no"])
+    postgres = (
+        _output([str(postgres_bindir / "postgres"), "--version"]) if postgres_bindir else None
+    )
+    return {
+        "git_commit": _output(["git", "rev-parse", "HEAD"]) or "unknown",
+        "git_dirty": bool(status) if status is not None else None,
+        "scenario": scenario.name,
+        "scenario_file": scenario.source_path,
+        "scenario_sha256": scenario.source_sha256,
+        "seed": seed,
+        "defects": defects,
+        "config": {
+            "workload": {
+                "clients": scenario.workload.clients,
+                "rate_per_s": scenario.workload.rate_per_s,
+                "duration_s": scenario.workload.duration_s,
+            },
+            "faults": [step.name for step in scenario.faults],
+            "invariants": list(scenario.invariants),
+            "backend": "local",
+        },
+        "tools": {
+            "python": platform.python_version(),
+            "postgres": postgres,
+            **{package: _version(package) for package in PACKAGES},
+        },
+    }

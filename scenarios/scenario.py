@@ -1,0 +1,292 @@
+"""Scenario files (YAML): loaded, validated against a schema, and turned into plain data.
+
+A scenario names the workload, the fault schedule and the invariants to check. Validation
+errors name the bad key and value, so a broken file fails before anything starts.
+"""
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+
+SCENARIO_DIRECTORY = Path(__file__).parent / "files"
+
+LINK_NAMES = ["api", "pg_primary", "pg_replica", "replication", "network"]
+TOXIC_TYPES = ["latency", "timeout", "reset_peer"]
+KILLABLE_SERVICES = ["api", "worker", "network"]
+
+_POSITIVE = {"type": "number", "exclusiveMinimum": 0}
+_NON_NEGATIVE = {"type": "number", "minimum": 0}
+
+SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["name", "seed", "workload", "invariants"],
+    "properties": {
+        "name": {"type": "string", "pattern": "^[a-z0-9][a-z0-9_-]*$"},
+        "description": {"type": "string"},
+        "seed": {"type": "integer", "minimum": 0},
+        "workload": {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["clients", "rate_per_s", "duration_s"],
+            "properties": {
+                "clients": {"type": "integer", "minimum": 1, "maximum": 256},
+                "rate_per_s": _POSITIVE,
+                "duration_s": {"type": "number", "exclusiveMinimum": 0, "maximum": 3600},
+                "merchants": {"type": "integer", "minimum": 1, "maximum": 100},
+                "currency": {"enum": ["usd", "eur", "gbp"]},
+                "amount": {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "required": ["min", "max"],
+                    "properties": {
+                        "min": {"type": "integer", "minimum": 1},
+                        "max": {"type": "integer", "minimum": 1, "maximum": 99_999_999},
+                    },
+                },
+                "cards": {
+                    "type": "object",
+                    "minProperties": 1,
+                    "propertyNames": {"pattern": "^[0-9]{12,19}$"},
+                    "additionalProperties": _NON_NEGATIVE,
+                },
+                "request_timeout_s": _POSITIVE,
+                "retry": {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "properties": {
+                        "attempts_max": {"type": "integer", "minimum": 1, "maximum": 100},
+                        "backoff_s": _NON_NEGATIVE,
+                        "backoff_max_s": _NON_NEGATIVE,
+                    },
+                },
+            },
+        },
+        "faults": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["name", "at_s"],
+                "oneOf": [{"required": ["toxic"]}, {"required": ["kill"]}],
+                "properties": {
+                    "name": {"type": "string", "pattern": "^[a-z0-9][a-z0-9_-]*$"},
+                    "at_s": _NON_NEGATIVE,
+                    "duration_s": _POSITIVE,
+                    "toxic": {
+                        "type": "object",
+                        "additionalProperties": False,
+                        "required": ["link", "type"],
+                        "properties": {
+                            "link": {"enum": LINK_NAMES},
+                            "type": {"enum": TOXIC_TYPES},
+                            "stream": {"enum": ["upstream", "downstream"]},
+                            "toxicity": {"type": "number", "minimum": 0, "maximum": 1},
+                            "attributes": {
+                                "type": "object",
+                                "additionalProperties": {"type": "integer", "minimum": 0},
+                            },
+                        },
+                    },
+                    "kill": {
+                        "type": "object",
+                        "additionalProperties": False,
+                        "required": ["service"],
+                        "properties": {
+                            "service": {"enum": KILLABLE_SERVICES},
+                            "while_processing": {"type": "boolean"},
+                            "restart_after_s": _NON_NEGATIVE,
+                        },
+                    },
+                },
+            },
+        },
+        "quiesce": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {"timeout_s": {"type": "number", "exclusiveMinimum": 0, "maximum": 3600}},
+        },
+        "invariants": {"type": "array", "minItems": 1, "items": {"type": "string"}},
+    },
+}
+
+
+class ScenarioError(ValueError):
+    """A scenario that cannot be found, parsed or validated; the message is one line."""
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    attempts_max: int = 10
+    backoff_s: float = 0.25
+    backoff_max_s: float = 2.0
+
+
+@dataclass(frozen=True)
+class Workload:
+    clients: int
+    rate_per_s: float
+    duration_s: float
+    merchants: int
+    currency: str
+    amount_min: int
+    amount_max: int
+    cards: dict[str, float]
+    request_timeout_s: float
+    retry: RetryPolicy
+
+
+@dataclass(frozen=True)
+class ToxicFault:
+    link: str
+    type: str
+    stream: str
+    toxicity: float
+    attributes: dict[str, int]
+
+
+@dataclass(frozen=True)
+class KillFault:
+    service: str
+    while_processing: bool
+    restart_after_s: float
+
+
+@dataclass(frozen=True)
+class FaultStep:
+    name: str
+    at_s: float
+    duration_s: float | None
+    action: ToxicFault | KillFault
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    description: str
+    seed: int
+    workload: Workload
+    faults: tuple[FaultStep, ...]
+    quiesce_timeout_s: float
+    invariants: tuple[str, ...]
+    source_path: str
+    source_sha256: str
+
+
+def resolve_path(name_or_path: str) -> Path:
+    """A scenario file from a path, or from a name of the bundled scenarios."""
+    path = Path(name_or_path)
+    if path.suffix in {".yaml", ".yml"} or path.exists():
+        if not path.is_file():
+            raise ScenarioError(f"scenario file not found: {path}")
+        return path
+    bundled = SCENARIO_DIRECTORY / f"{name_or_path}.yaml"
+    if not bundled.is_file():
+        known = ", ".join(sorted(p.stem for p in SCENARIO_DIRECTORY.glob("*.yaml")))
+        raise ScenarioError(f"unknown scenario {name_or_path!r}; bundled scenarios: {known}")
+    return bundled
+
+
+def _location(error: jsonschema.ValidationError) -> str:
+    parts = []
+    for part in error.absolute_path:
+        parts.append(f"[{part}]" if isinstance(part, int) else f".{part}")
+    return "".join(parts).lstrip(".") or "(top level)"
+
+
+def _validate(data: object, path: Path, known_invariants: frozenset[str] | None) -> None:
+    validator = jsonschema.Draft202012Validator(SCHEMA)
+    errors = sorted(validator.iter_errors(data), key=lambda error: list(error.absolute_path))
+    if errors:
+        first = errors[0]
+        raise ScenarioError(f"{path}: {_location(first)}: {first.message}")
+    assert isinstance(data, dict)
+    workload = data["workload"]
+    amount = workload.get("amount", {"min": 1, "max": 1})
+    if amount["min"] > amount["max"]:
+        raise ScenarioError(f"{path}: workload.amount: min {amount['min']} > max {amount['max']}")
+    if not any(weight > 0 for weight in workload.get("cards", {"x": 1}).values()):
+        raise ScenarioError(f"{path}: workload.cards: every weight is 0")
+    names = [fault["name"] for fault in data.get("faults", [])]
+    duplicates = sorted({name for name in names if names.count(name) > 1})
+    if duplicates:
+        raise ScenarioError(f"{path}: faults: name {duplicates[0]!r} is used twice")
+    for index, fault in enumerate(data.get("faults", [])):
+        if "toxic" in fault and "duration_s" not in fault:
+            raise ScenarioError(f"{path}: faults[{index}]: a toxic needs duration_s")
+    if known_invariants is not None:
+        for name in data["invariants"]:
+            if name not in known_invariants:
+                known = ", ".join(sorted(known_invariants))
+                raise ScenarioError(f"{path}: invariants: unknown {name!r}; known: {known}")
+
+
+def _fault_step(fault: dict[str, Any]) -> FaultStep:
+    action: ToxicFault | KillFault
+    if "toxic" in fault:
+        toxic = fault["toxic"]
+        action = ToxicFault(
+            link=toxic["link"],
+            type=toxic["type"],
+            stream=toxic.get("stream", "downstream"),
+            toxicity=float(toxic.get("toxicity", 1.0)),
+            attributes=dict(toxic.get("attributes", {})),
+        )
+    else:
+        kill = fault["kill"]
+        action = KillFault(
+            service=kill["service"],
+            while_processing=bool(kill.get("while_processing", False)),
+            restart_after_s=float(kill.get("restart_after_s", 1.0)),
+        )
+    return FaultStep(
+        name=fault["name"],
+        at_s=float(fault["at_s"]),
+        duration_s=float(fault["duration_s"]) if "duration_s" in fault else None,
+        action=action,
+    )
+
+
+def load_scenario(name_or_path: str, *, known_invariants: frozenset[str] | None = None) -> Scenario:
+    """Load and validate a scenario; every problem is a one-line ScenarioError."""
+    path = resolve_path(name_or_path)
+    try:
+        raw = path.read_bytes()
+        data = yaml.safe_load(raw)
+    except OSError as error:
+        raise ScenarioError(f"cannot read scenario {path}: {error.strerror}") from None
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f" line {mark.line + 1} column {mark.column + 1}" if mark else ""
+        problem = getattr(error, "problem", None) or "invalid YAML"
+        raise ScenarioError(f"{path}:{where}: unparsable YAML: {problem}") from None
+    _validate(data, path, known_invariants)
+    workload = data["workload"]
+    retry = workload.get("retry", {})
+    amount = workload.get("amount", {"min": 100, "max": 5000})
+    return Scenario(
+        name=data["name"],
+        description=data.get("description", "").strip(),
+        seed=data["seed"],
+        workload=Workload(
+            clients=workload["clients"],
+            rate_per_s=float(workload["rate_per_s"]),
+            duration_s=float(workload["duration_s"]),
+            merchants=workload.get("merchants", 2),
+            currency=workload.get("currency", "usd"),
+            amount_min=amount["min"],
+            amount_max=amount["max"],
+            cards=dict(workload.get("cards", {"4242424242424242": 1.0})),
+            request_timeout_s=float(workload.get("request_timeout_s", 10)),
+            retry=RetryPolicy(**retry),
+        ),
+        faults=tuple(_fault_step(fault) for fault in data.get("faults", [])),
+        quiesce_timeout_s=float(data.get("quiesce", {}).get("timeout_s", 60)),
+        invariants=tuple(data["invariants"]),
+        source_path=str(path),
+        source_sha256=hashlib.sha256(raw).hexdigest(),
+    )

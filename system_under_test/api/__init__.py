@@ -1,0 +1,1 @@
+"""The Stripe API v1 subset served over aiohttp."""

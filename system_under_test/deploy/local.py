@@ -1,0 +1,322 @@
+"""The `local` backend: every service a real process on loopback, every link through the proxy."""
+
+import json
+import logging
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import requests
+
+from system_under_test.deploy import postgres
+from system_under_test.deploy.errors import DeployError
+from system_under_test.deploy.ports import LOOPBACK, free_port, require_free
+from system_under_test.deploy.processes import ServiceProcess
+from system_under_test.deploy.topology import LINKS, Endpoints, Merchant, Topology
+
+log = logging.getLogger("paychaos.deploy")
+
+# Start-up bounds, generous for a loaded 2-core machine.
+SERVICE_READY_TIMEOUT_S = 60.0
+HTTP_PROBE_TIMEOUT_S = 1.0
+WORKER_READY_LINE = "recovery loop started"
+MIGRATE_TIMEOUT_S = 60
+
+
+def _http_ok(url: str) -> bool:
+    try:
+        return requests.get(url, timeout=HTTP_PROBE_TIMEOUT_S).status_code == 200
+    except requests.RequestException:
+        return False
+
+
+class LocalTopology(Topology):
+    """PostgreSQL primary + replica, card network, API, worker and fault proxy on 127.0.0.1."""
+
+    def __init__(
+        self,
+        run_dir: Path,
+        *,
+        defects: tuple[str, ...] = (),
+        proxy_api_port: int = 0,
+        merchant_count: int = 2,
+        service_environment: dict[str, str] | None = None,
+    ) -> None:
+        self.run_dir = run_dir
+        self.defects = defects
+        self.proxy_api_port = proxy_api_port
+        self.merchant_count = merchant_count
+        self.service_environment = service_environment or {}
+        self._processes: dict[str, ServiceProcess] = {}
+        self._ready_checks: dict[str, object] = {}
+        self._endpoints: Endpoints | None = None
+        self._pg_root: Path | None = None
+
+    # -- interface ---------------------------------------------------------------------------
+
+    def start(self) -> Endpoints:
+        try:
+            return self._start()
+        except BaseException:
+            self.teardown()
+            raise
+
+    def endpoints(self) -> Endpoints:
+        assert self._endpoints is not None, "topology not started"
+        return self._endpoints
+
+    def kill(self, service: str) -> int | None:
+        return self._process(service).kill()
+
+    def pause(self, service: str) -> None:
+        self._process(service).signal(signal.SIGSTOP)
+
+    def resume(self, service: str) -> None:
+        self._process(service).signal(signal.SIGCONT)
+
+    def restart(self, service: str) -> None:
+        process = self._process(service)
+        if process.running():
+            process.stop()
+        self._launch(service)
+
+    def running(self, service: str) -> bool:
+        return self._process(service).running()
+
+    def collect_logs(self) -> list[Path]:
+        return sorted((self.run_dir / "logs").glob("*.log"))
+
+    def teardown(self) -> None:
+        for name in reversed(list(self._processes)):
+            try:
+                self._processes[name].stop()
+            except DeployError as error:
+                log.error("teardown of %s: %s", name, error)
+        if self._pg_root is not None:
+            postgres.remove_data(self.run_dir)
+            self._pg_root = None
+
+    # -- start-up ----------------------------------------------------------------------------
+
+    def _process(self, service: str) -> ServiceProcess:
+        try:
+            return self._processes[service]
+        except KeyError:
+            raise DeployError(f"no service {service!r} in this topology") from None
+
+    def _log(self, name: str) -> Path:
+        return self.run_dir / "logs" / f"{name}.log"
+
+    def _launch(self, name: str) -> None:
+        process = self._processes[name]
+        process.start()
+        process.wait_ready(self._ready_checks[name], timeout_s=SERVICE_READY_TIMEOUT_S)
+
+    def _add(self, process: ServiceProcess, ready) -> None:
+        self._processes[process.name] = process
+        self._ready_checks[process.name] = ready
+        self._launch(process.name)
+
+    def _start(self) -> Endpoints:
+        bindir = postgres.find_bindir()
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        if self.proxy_api_port:
+            require_free(self.proxy_api_port, "the fault proxy API")
+        proxy_port = self.proxy_api_port or free_port()
+        ports = {name: free_port() for name in ("pg-primary", "pg-replica", "network", "api")}
+        listens = {link: free_port() for link in LINKS}
+        upstream_of = {
+            "api": ports["api"],
+            "pg_primary": ports["pg-primary"],
+            "pg_replica": ports["pg-replica"],
+            "replication": ports["pg-primary"],
+            "network": ports["network"],
+        }
+        links = {
+            link: {
+                "listen": f"{LOOPBACK}:{listens[link]}",
+                "upstream": f"{LOOPBACK}:{upstream_of[link]}",
+            }
+            for link in LINKS
+        }
+        proxy_api = f"{LOOPBACK}:{proxy_port}"
+
+        self._add(
+            ServiceProcess(
+                name="proxy",
+                command=[
+                    sys.executable,
+                    "-m",
+                    "faults.proxy",
+                    "--host",
+                    LOOPBACK,
+                    "--port",
+                    str(proxy_port),
+                ],
+                log_path=self._log("proxy"),
+            ),
+            lambda: _http_ok(f"http://{proxy_api}/version"),
+        )
+        self._create_links(proxy_api, links)
+
+        self._pg_root = postgres.data_root(self.run_dir)
+        primary_data = self._pg_root / "primary"
+        postgres.init_primary(
+            bindir, primary_data, ports["pg-primary"], self._log("pg-primary-init")
+        )
+        self._add(
+            postgres.server_process("pg-primary", bindir, primary_data, self._log("pg-primary")),
+            lambda: postgres.is_ready(bindir, ports["pg-primary"]),
+        )
+        postgres.create_database(bindir, ports["pg-primary"], self._log("pg-primary-init"))
+        merchants = self._migrate(postgres.dsn(ports["pg-primary"], driver="postgresql+asyncpg"))
+
+        replica_data = self._pg_root / "replica"
+        postgres.init_replica(
+            bindir,
+            replica_data,
+            ports["pg-replica"],
+            listens["replication"],
+            self._log("pg-replica-init"),
+        )
+        self._add(
+            postgres.server_process("pg-replica", bindir, replica_data, self._log("pg-replica")),
+            lambda: postgres.is_ready(bindir, ports["pg-replica"]),
+        )
+
+        network_address = f"{LOOPBACK}:{ports['network']}"
+        self._add(
+            ServiceProcess(
+                name="network",
+                command=[
+                    sys.executable,
+                    "-m",
+                    "system_under_test.network",
+                    "--listen",
+                    network_address,
+                    "--database",
+                    str(self.run_dir / "network.sqlite"),
+                ],
+                log_path=self._log("network"),
+            ),
+            lambda: _http_ok(f"http://{network_address}/health"),
+        )
+
+        service_environment = {
+            "PAYCHAOS_PRIMARY_DSN": postgres.dsn(
+                listens["pg_primary"], driver="postgresql+asyncpg"
+            ),
+            "PAYCHAOS_REPLICA_DSN": postgres.dsn(
+                listens["pg_replica"], driver="postgresql+asyncpg"
+            ),
+            "PAYCHAOS_NETWORK_URL": f"http://{LOOPBACK}:{listens['network']}",
+            "PAYCHAOS_SUT_DEFECTS": ",".join(self.defects),
+            **self.service_environment,
+        }
+        api_address = f"{LOOPBACK}:{ports['api']}"
+        self._add(
+            ServiceProcess(
+                name="api",
+                command=[sys.executable, "-m", "system_under_test.api", "--listen", api_address],
+                log_path=self._log("api"),
+                environment=service_environment,
+            ),
+            lambda: _http_ok(f"http://{api_address}/health"),
+        )
+        worker_log = self._log("worker")
+        self._add(
+            ServiceProcess(
+                name="worker",
+                command=[sys.executable, "-m", "system_under_test.worker"],
+                log_path=worker_log,
+                environment=service_environment,
+            ),
+            self._log_count_check(worker_log, WORKER_READY_LINE),
+        )
+
+        self._endpoints = Endpoints(
+            backend="local",
+            run_dir=str(self.run_dir),
+            proxy_api=proxy_api,
+            services={
+                "proxy": proxy_api,
+                "pg-primary": f"{LOOPBACK}:{ports['pg-primary']}",
+                "pg-replica": f"{LOOPBACK}:{ports['pg-replica']}",
+                "network": network_address,
+                "api": api_address,
+            },
+            links=links,
+            api_url=f"http://{LOOPBACK}:{listens['api']}",
+            primary_dsn=postgres.dsn(ports["pg-primary"]),
+            network_url=f"http://{network_address}",
+            merchants=merchants,
+            defects=list(self.defects),
+        )
+        self._endpoints.write(self.run_dir / "endpoints.json")
+        return self._endpoints
+
+    def _log_count_check(self, path: Path, line: str):
+        """A readiness check: `line` appears once more in `path` than it does now."""
+
+        def count() -> int:
+            try:
+                return path.read_text(errors="replace").count(line)
+            except OSError:
+                return 0
+
+        seen = count()
+        state = {"seen": seen}
+
+        def check() -> bool:
+            current = count()
+            if current > state["seen"]:
+                state["seen"] = current
+                return True
+            return False
+
+        return check
+
+    def _create_links(self, proxy_api: str, links: dict[str, dict[str, str]]) -> None:
+        body = [
+            {"name": name, "listen": link["listen"], "upstream": link["upstream"], "enabled": True}
+            for name, link in links.items()
+        ]
+        try:
+            response = requests.post(f"http://{proxy_api}/populate", json=body, timeout=10)
+        except requests.RequestException as error:
+            raise DeployError(
+                f"fault proxy at {proxy_api} did not answer /populate: {error}"
+            ) from None
+        if response.status_code != 201:
+            raise DeployError(
+                f"fault proxy refused the links: {response.status_code} {response.text.strip()}"
+            )
+
+    def _migrate(self, dsn: str) -> list[Merchant]:
+        out = self.run_dir / "merchants.json"
+        process = ServiceProcess(
+            name="migrate",
+            command=[
+                sys.executable,
+                "-m",
+                "system_under_test.migrate",
+                "--dsn",
+                dsn,
+                "--merchants",
+                str(self.merchant_count),
+                "--out",
+                str(out),
+            ],
+            log_path=self._log("migrate"),
+        )
+        process.start()
+        assert process.process is not None
+        try:
+            status = process.process.wait(timeout=MIGRATE_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            raise DeployError(f"migration did not finish in {MIGRATE_TIMEOUT_S} s") from None
+        if status != 0:
+            raise DeployError(f"migration failed: {process.log_tail()}")
+        return [Merchant(**merchant) for merchant in json.loads(out.read_text())]

@@ -1,0 +1,106 @@
+"""The interface every deployment backend gives: start, endpoints, process faults, tear down."""
+
+import abc
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from types import TracebackType
+
+# Each link of DESIGN.md's table: proxy name -> (from, to). The local skeleton carries these.
+LINKS = {
+    "api": ("workload", "api"),
+    "pg_primary": ("api, worker", "pg-primary"),
+    "pg_replica": ("api", "pg-replica"),
+    "replication": ("pg-replica", "pg-primary"),
+    "network": ("api, worker", "network"),
+}
+
+SERVICES = ("proxy", "pg-primary", "pg-replica", "network", "api", "worker")
+
+
+@dataclass(frozen=True)
+class Merchant:
+    id: str
+    api_key: str
+
+
+@dataclass(frozen=True)
+class Endpoints:
+    """Where everything of a started topology is. Written to `endpoints.json`."""
+
+    backend: str
+    run_dir: str
+    proxy_api: str
+    # Service name -> its own host:port (behind the proxy).
+    services: dict[str, str]
+    # Proxy name -> {"listen": host:port, "upstream": host:port}.
+    links: dict[str, dict[str, str]]
+    # The workload's address of the API: through the `api` link.
+    api_url: str
+    # Direct addresses for final reads, which bypass every fault.
+    primary_dsn: str
+    network_url: str
+    merchants: list[Merchant]
+    defects: list[str] = field(default_factory=list)
+
+    def write(self, path: Path) -> None:
+        """Write as JSON atomically."""
+        temporary = path.with_suffix(".tmp")
+        temporary.write_text(json.dumps(asdict(self), indent=2) + "\n")
+        temporary.replace(path)
+
+    @classmethod
+    def read(cls, path: Path) -> "Endpoints":
+        data = json.loads(path.read_text())
+        data["merchants"] = [Merchant(**merchant) for merchant in data["merchants"]]
+        return cls(**data)
+
+
+class Topology(abc.ABC):
+    """A running payments system with its fault proxy. Always torn down, also on errors."""
+
+    @abc.abstractmethod
+    def start(self) -> Endpoints:
+        """Start every service; on any failure, stop what was started and raise DeployError."""
+
+    @abc.abstractmethod
+    def endpoints(self) -> Endpoints: ...
+
+    @abc.abstractmethod
+    def kill(self, service: str) -> int | None:
+        """SIGKILL a service and reap it; returns its exit status."""
+
+    @abc.abstractmethod
+    def pause(self, service: str) -> None:
+        """SIGSTOP a service."""
+
+    @abc.abstractmethod
+    def resume(self, service: str) -> None:
+        """SIGCONT a paused service."""
+
+    @abc.abstractmethod
+    def restart(self, service: str) -> None:
+        """Start a stopped or killed service again and wait until it is ready."""
+
+    @abc.abstractmethod
+    def running(self, service: str) -> bool: ...
+
+    @abc.abstractmethod
+    def collect_logs(self) -> list[Path]:
+        """The service log files of this topology."""
+
+    @abc.abstractmethod
+    def teardown(self) -> None:
+        """Stop every service and free every port; safe to call more than once."""
+
+    def __enter__(self) -> "Topology":
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.teardown()

@@ -1,0 +1,1 @@
+"""Background work of the payments system: the recovery of charges left PROCESSING."""

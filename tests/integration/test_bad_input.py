@@ -1,0 +1,116 @@
+"""Bad input: a one-line error naming the problem, exit 3, and nothing left running."""
+
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+
+from tests.integration.conftest import (
+    SHORT_BASELINE,
+    assert_nothing_left,
+    paychaos,
+    processes_mentioning,
+)
+
+pytestmark = pytest.mark.integration
+
+EXIT_HARNESS_ERROR = 3
+
+
+def _one_line_error(result, *fragments):
+    assert result.exit_code == EXIT_HARNESS_ERROR, result.stdout + result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    for fragment in fragments:
+        assert fragment in lines[0]
+
+
+def test_unknown_scenario(tmp_path):
+    result = paychaos("run", "no-such-scenario", runs_dir=tmp_path)
+    _one_line_error(result, "unknown scenario 'no-such-scenario'")
+    assert result.run_dir is None
+
+
+def test_missing_scenario_file(tmp_path):
+    result = paychaos("run", str(tmp_path / "absent.yaml"), runs_dir=tmp_path)
+    _one_line_error(result, "scenario file not found")
+
+
+def test_unparsable_yaml(tmp_path):
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("name: broken\nworkload: {clients: 2\n")
+    result = paychaos("run", str(broken), runs_dir=tmp_path)
+    _one_line_error(result, "unparsable YAML", "broken.yaml")
+    assert result.run_dir is None
+
+
+def test_missing_postgresql_binaries(tmp_path):
+    result = paychaos(
+        "run",
+        str(SHORT_BASELINE),
+        runs_dir=tmp_path,
+        environment={"PAYCHAOS_PG_BINDIR": str(tmp_path / "no-postgres")},
+    )
+    _one_line_error(result, "PostgreSQL 15 server binaries not found")
+    assert result.run_dir is None
+
+
+def test_unknown_defect(tmp_path):
+    result = paychaos(
+        "run",
+        str(SHORT_BASELINE),
+        runs_dir=tmp_path,
+        environment={"PAYCHAOS_SUT_DEFECTS": "no-such-bug"},
+    )
+    _one_line_error(result, "unknown defect 'no-such-bug'")
+
+
+def test_taken_proxy_port(tmp_path):
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        result = paychaos(
+            "run", str(SHORT_BASELINE), "--proxy-api-port", str(port), runs_dir=tmp_path
+        )
+    _one_line_error(result, f"port {port}", "taken")
+    assert result.run_dir is None
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_interrupt_tears_everything_down(tmp_path):
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "scenarios.cli",
+            "run",
+            str(SHORT_BASELINE),
+            "--runs-dir",
+            str(tmp_path),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        history = tmp_path / "latest" / "history.jsonl"
+        # Interrupt once the workload is running, with every service up.
+        while time.monotonic() < deadline and not (history.exists() and history.stat().st_size):
+            time.sleep(0.2)
+        assert history.exists(), "the run never started its workload"
+        process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=120)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert process.returncode == EXIT_HARNESS_ERROR
+    assert "interrupted" in stderr
+    run_dir = (tmp_path / "latest").resolve()
+    assert processes_mentioning(str(run_dir)) == []
+    assert_nothing_left(run_dir)

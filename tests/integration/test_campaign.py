@@ -1,0 +1,88 @@
+"""The walking skeleton end to end: a short baseline is valid, and a known bug is caught."""
+
+import pytest
+
+from tests.integration.conftest import SHORT_BASELINE, assert_nothing_left, paychaos
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def baseline_run(runs_dir):
+    return paychaos("run", str(SHORT_BASELINE), runs_dir=runs_dir / "baseline")
+
+
+@pytest.fixture(scope="module")
+def defect_run(runs_dir):
+    return paychaos(
+        "run",
+        str(SHORT_BASELINE),
+        runs_dir=runs_dir / "defect",
+        environment={"PAYCHAOS_SUT_DEFECTS": "network-retry-on-timeout"},
+    )
+
+
+def test_short_baseline_is_valid(baseline_run):
+    assert baseline_run.exit_code == 0, baseline_run.stdout + baseline_run.stderr
+    report = baseline_run.report()
+    assert report["verdict"] == "valid"
+    assert {result["name"]: result["verdict"] for result in report["invariants"]} == {
+        "no_double_charge": "valid",
+        "no_lost_write": "valid",
+        "liveness": "valid",
+    }
+    assert "verdict: valid" in baseline_run.stdout
+    assert str(baseline_run.run_dir / "report.json") in baseline_run.stdout
+
+
+def test_faults_took_effect_and_left_work_to_recovery(baseline_run):
+    report = baseline_run.report()
+    assert sorted(fault["name"] for fault in report["faults"]) == [
+        "api-crash-mid-processing",
+        "network-latency",
+        "network-timeout",
+    ]
+    assert all(fault["confirmed"] for fault in report["faults"])
+    assert report["stats"]["ops"]["charge"]["ok"] > 0
+    assert report["stats"]["ops"]["charge"]["info"] > 0
+    # The timeout and the crash leave authorizations whose outcome only recovery can know.
+    assert report["stats"]["charges_resolved_by_recovery"] > 0
+
+
+def test_run_directory_holds_every_artifact(baseline_run):
+    for name in (
+        "history.jsonl",
+        "faults.jsonl",
+        "final_state.json",
+        "report.json",
+        "summary.md",
+        "manifest.json",
+        "endpoints.json",
+        "logs/api.log",
+        "logs/pg-primary.log",
+        "logs/network.log",
+    ):
+        assert (baseline_run.run_dir / name).is_file(), name
+    assert not (baseline_run.run_dir / "pg" / "primary").exists()
+
+
+def test_nothing_is_left_running(baseline_run):
+    assert_nothing_left(baseline_run.run_dir)
+
+
+def test_analyze_rechecks_the_stored_run(baseline_run, runs_dir):
+    result = paychaos("analyze", str(baseline_run.run_dir), runs_dir=runs_dir)
+    assert result.exit_code == 0, result.stderr
+    assert "verdict: valid" in result.stdout
+
+
+def test_retry_on_timeout_defect_is_a_double_charge(defect_run):
+    assert defect_run.exit_code == 1, defect_run.stdout + defect_run.stderr
+    report = defect_run.report()
+    assert report["verdict"] == "invalid"
+    verdicts = {result["name"]: result for result in report["invariants"]}
+    double = verdicts["no_double_charge"]
+    assert double["verdict"] == "invalid"
+    assert double["anomaly_count"] > 0
+    assert "no_double_charge" in defect_run.stdout
+    assert_nothing_left(defect_run.run_dir)

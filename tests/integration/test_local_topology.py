@@ -1,0 +1,164 @@
+"""The local topology: real PostgreSQL primary and replica, every link through the proxy."""
+
+import asyncio
+import time
+
+import asyncpg
+import pytest
+import requests
+
+from system_under_test.deploy.local import LocalTopology
+from system_under_test.deploy.topology import Endpoints
+from tests.integration.conftest import assert_nothing_left
+
+pytestmark = pytest.mark.integration
+
+REPLICATION_WAIT_S = 20
+
+
+@pytest.fixture(scope="module")
+def topology(tmp_path_factory):
+    run_dir = tmp_path_factory.mktemp("topology")
+    local = LocalTopology(run_dir)
+    local.start()
+    try:
+        yield local
+    finally:
+        local.teardown()
+    assert_nothing_left(run_dir)
+
+
+def _replica_dsn(endpoints: Endpoints) -> str:
+    return endpoints.primary_dsn.replace(
+        endpoints.services["pg-primary"], endpoints.services["pg-replica"]
+    )
+
+
+async def _replication_state(endpoints: Endpoints) -> tuple[list, bool]:
+    primary = await asyncpg.connect(endpoints.primary_dsn)
+    try:
+        senders = await primary.fetch("SELECT client_port, state FROM pg_stat_replication")
+        await primary.execute("CREATE TABLE IF NOT EXISTS marker (value text)")
+        await primary.execute("INSERT INTO marker VALUES ('streamed')")
+    finally:
+        await primary.close()
+    replica = await asyncpg.connect(_replica_dsn(endpoints))
+    try:
+        in_recovery = await replica.fetchval("SELECT pg_is_in_recovery()")
+        deadline = time.monotonic() + REPLICATION_WAIT_S
+        while time.monotonic() < deadline:
+            exists = await replica.fetchval("SELECT to_regclass('marker') IS NOT NULL")
+            if exists and await replica.fetchval("SELECT count(*) FROM marker") > 0:
+                return senders, in_recovery
+            await asyncio.sleep(0.1)
+    finally:
+        await replica.close()
+    raise AssertionError("the replica never saw the primary's write")
+
+
+def test_endpoints_file_names_services_links_and_merchants(topology):
+    endpoints = Endpoints.read(topology.run_dir / "endpoints.json")
+    assert set(endpoints.links) == {"api", "pg_primary", "pg_replica", "replication", "network"}
+    assert len(endpoints.merchants) == 2
+    assert all(merchant.api_key.startswith("sk_test_") for merchant in endpoints.merchants)
+    proxies = requests.get(f"http://{endpoints.proxy_api}/proxies", timeout=5).json()
+    assert {name: proxy["upstream"] for name, proxy in proxies.items()} == {
+        name: link["upstream"] for name, link in endpoints.links.items()
+    }
+
+
+def test_replica_streams_from_the_primary_through_the_replication_link(topology):
+    endpoints = topology.endpoints()
+    senders, in_recovery = asyncio.run(_replication_state(endpoints))
+    assert in_recovery is True
+    assert [sender["state"] for sender in senders] == ["streaming"]
+    # The walsender's peer is the proxy's upstream connection, not the replica itself.
+    proxy_connections = {int(endpoints.links["replication"]["listen"].rpartition(":")[2])}
+    assert senders[0]["client_port"] not in proxy_connections
+
+
+def test_charge_through_the_api_link(topology):
+    endpoints = topology.endpoints()
+    answer = requests.post(
+        f"{endpoints.api_url}/v1/charges",
+        data={"amount": "1234", "currency": "usd", "source": "tok_visa"},
+        headers={
+            "Authorization": f"Bearer {endpoints.merchants[0].api_key}",
+            "Idempotency-Key": "topology-test-1",
+        },
+        timeout=10,
+    )
+    assert answer.status_code == 200
+    assert (answer.json()["status"], answer.json()["amount"]) == ("succeeded", 1234)
+
+
+def test_kill_and_restart_the_api(topology):
+    assert topology.kill("api") == -9
+    assert not topology.running("api")
+    topology.restart("api")
+    assert topology.running("api")
+    answer = requests.get(f"http://{topology.endpoints().services['api']}/health", timeout=5)
+    assert answer.status_code == 200
+
+
+def _post_charge(endpoints: Endpoints, key: str | None, **form: str) -> requests.Response:
+    headers = {"Authorization": f"Bearer {endpoints.merchants[0].api_key}"}
+    if key is not None:
+        headers["Idempotency-Key"] = key
+    data = {"amount": "500", "currency": "usd", "source": "tok_visa", **form}
+    return requests.post(f"{endpoints.api_url}/v1/charges", data=data, headers=headers, timeout=15)
+
+
+def test_idempotent_replay_mismatch_and_decline(topology):
+    endpoints = topology.endpoints()
+    first = _post_charge(endpoints, "replay-1")
+    again = _post_charge(endpoints, "replay-1")
+    assert first.status_code == again.status_code == 200
+    assert again.json()["id"] == first.json()["id"]
+    assert again.headers.get("Idempotent-Replayed") == "true"
+    assert "Idempotent-Replayed" not in first.headers
+    mismatch = _post_charge(endpoints, "replay-1", amount="501")
+    assert (mismatch.status_code, mismatch.json()["error"]["type"]) == (400, "idempotency_error")
+    declined = _post_charge(endpoints, "declined-1", source="tok_chargeDeclined")
+    assert declined.status_code == 402
+    assert declined.json()["error"]["decline_code"] == "generic_decline"
+    unauthenticated = requests.post(
+        f"{endpoints.api_url}/v1/charges",
+        data={"amount": "5"},
+        headers={"Authorization": "Bearer sk_test_wrong"},
+        timeout=5,
+    )
+    assert unauthenticated.status_code == 401
+
+
+RECOVERY_WAIT_S = 30
+
+
+def test_unknown_authorization_is_resolved_by_look_up_never_resent(topology):
+    endpoints = topology.endpoints()
+    proxy = f"http://{endpoints.proxy_api}/proxies/network/toxics"
+    toxic = {
+        "name": "drop_answers",
+        "type": "timeout",
+        "stream": "downstream",
+        "attributes": {"timeout": 0},
+    }
+    assert requests.post(proxy, json=toxic, timeout=5).status_code == 200
+    try:
+        unknown = _post_charge(endpoints, "unknown-1")
+    finally:
+        requests.delete(f"{proxy}/drop_answers", timeout=5)
+    assert unknown.status_code == 502
+    assert unknown.headers.get("Stripe-Should-Retry") == "true"
+    deadline = time.monotonic() + RECOVERY_WAIT_S
+    retry = _post_charge(endpoints, "unknown-1")
+    while retry.status_code == 409 and time.monotonic() < deadline:
+        time.sleep(0.5)
+        retry = _post_charge(endpoints, "unknown-1")
+    assert retry.status_code == 200, retry.text
+    assert retry.headers.get("Idempotent-Replayed") == "true"
+    charge_id = retry.json()["id"]
+    records = requests.get(
+        f"{endpoints.network_url}/v1/authorizations", params={"reference": charge_id}, timeout=5
+    ).json()["data"]
+    assert [record["outcome"] for record in records] == ["approved"]
