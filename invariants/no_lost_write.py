@@ -15,7 +15,7 @@ with one, and neither is an anomaly (more than one is no_double_charge's to repo
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
-from invariants.evidence import op_evidence, scope_evidence
+from invariants.evidence import scope_evidence
 from invariants.faults import FaultTimeline, FaultWindow
 from invariants.final_state import (
     UNRESOLVED_CHARGE_STATES,
@@ -49,8 +49,8 @@ def check(
     """
     joined = _Joined.build(ops, fault_windows, final_state)
     anomalies = [
-        *_acknowledged_charges(joined, ops, final_state.reads_complete),
-        *_approved_authorizations(joined, final_state),
+        *_acknowledged_charges(joined, ops),
+        *_approved_authorizations(joined, final_state.network_authorizations),
         *_unresolved_charges(joined, final_state.charges),
         *_contradicted_failures(joined),
         *_phantom_charges(joined, final_state.charges),
@@ -63,6 +63,8 @@ class _Joined:
     """The history and final state indexed once, so that every check is a dict lookup."""
 
     timeline: FaultTimeline
+    # Whether a missing row really is missing (every final read completed).
+    reads_complete: bool
     ops_by_scope: dict[Scope, list[Op]]
     charges_by_id: dict[str, Charge]
     charges_by_scope: dict[Scope, list[Charge]]
@@ -74,6 +76,7 @@ class _Joined:
     ) -> "_Joined":
         return cls(
             timeline=FaultTimeline(fault_windows),
+            reads_complete=final_state.reads_complete,
             ops_by_scope=charge_ops_by_scope(ops),
             charges_by_id={charge.id: charge for charge in final_state.charges},
             charges_by_scope=charges_by_scope(final_state.charges),
@@ -99,9 +102,7 @@ class _Joined:
         return {"charge_id": charge.id, **evidence}
 
 
-def _acknowledged_charges(
-    joined: _Joined, ops: Sequence[Op], reads_complete: bool
-) -> Iterator[Anomaly]:
+def _acknowledged_charges(joined: _Joined, ops: Sequence[Op]) -> Iterator[Anomaly]:
     for op in ops:
         if op.f != "charge" or op.type != "ok":
             continue
@@ -110,34 +111,34 @@ def _acknowledged_charges(
         charge_id = op.completion_value["charge_id"]
         amount = op.completion_value["amount"]
         charge = joined.charges_by_id.get(charge_id)
-        if charge is None and not reads_complete:
+        if charge is None and not joined.reads_complete:
             continue
         if charge is None:
-            kind, message = "acknowledged_charge_missing", "is not on the primary"
+            kind, problem = "acknowledged_charge_missing", "is not on the primary"
         elif charge.amount != amount:
-            kind, message = "acknowledged_charge_amount_mismatch", f"has amount {charge.amount}"
+            kind, problem = "acknowledged_charge_amount_mismatch", f"has amount {charge.amount}"
         elif charge.state != "SUCCEEDED":
-            kind, message = "acknowledged_charge_not_succeeded", f"is {charge.state}"
+            kind, problem = "acknowledged_charge_not_succeeded", f"is {charge.state}"
         else:
             continue
-        evidence = {
-            "op": op_evidence(op, joined.timeline),
-            **joined.scope_evidence(op.invoke_value["merchant"], op.key),
-        }
+        # The op itself is among the key's ops in the evidence; op_index says which one.
+        evidence = joined.scope_evidence(op.invoke_value["merchant"], op.key)
         yield Anomaly(
             kind,
             f"op at index {op.invoke_index} was acknowledged ok with charge {charge_id} of "
-            f"amount {amount}, but that charge {message}",
-            {"charge_id": charge_id, **evidence},
+            f"amount {amount}, but that charge {problem}",
+            {"charge_id": charge_id, "op_index": op.invoke_index, **evidence},
         )
 
 
-def _approved_authorizations(joined: _Joined, final_state: FinalState) -> Iterator[Anomaly]:
-    for authorization in final_state.network_authorizations:
+def _approved_authorizations(
+    joined: _Joined, authorizations: Sequence[NetworkAuthorization]
+) -> Iterator[Anomaly]:
+    for authorization in authorizations:
         if authorization.outcome != "approved":
             continue
         charge = joined.charges_by_id.get(authorization.reference)
-        if charge is None and not final_state.reads_complete:
+        if charge is None and not joined.reads_complete:
             continue
         money = f"{authorization.amount} {authorization.currency}"
         if charge is None:

@@ -8,8 +8,9 @@ from reports.exit_codes import exit_code
 # A summary is read by people: a few examples per invariant say what went wrong; report.json
 # holds the rest.
 SUMMARY_ANOMALIES_MAX = 3
-# Evidence of a key retried many times can run to hundreds of lines; the head identifies it.
-EVIDENCE_LINES_MAX = 40
+# One line per evidence field; a key retried many times has a long op list, and its head is
+# enough to find the ops in report.json.
+EVIDENCE_LINE_CHARS_MAX = 240
 
 
 def render_summary(report: Mapping) -> str:
@@ -67,11 +68,16 @@ def _anomalies(invariants: list[Mapping]) -> str:
 
 
 def _anomaly(anomaly: Mapping) -> str:
-    lines = json.dumps(anomaly["evidence"], indent=2).splitlines()
-    if len(lines) > EVIDENCE_LINES_MAX:
-        lines = [*lines[:EVIDENCE_LINES_MAX], "..."]
+    lines = [_evidence_line(name, value) for name, value in anomaly["evidence"].items()]
     evidence = "\n".join(f"  {line}" for line in lines)
-    return f"- **{anomaly['kind']}**: {anomaly['message']}\n\n  ```json\n{evidence}\n  ```"
+    return f"- **{anomaly['kind']}**: {anomaly['message']}\n\n  ```\n{evidence}\n  ```"
+
+
+def _evidence_line(name: str, value: object) -> str:
+    line = f"{name}: {json.dumps(value)}"
+    if len(line) <= EVIDENCE_LINE_CHARS_MAX:
+        return line
+    return line[:EVIDENCE_LINE_CHARS_MAX] + " ..."
 
 
 def _operations(stats: Mapping) -> str:
