@@ -9,7 +9,7 @@ from invariants.history import Op
 
 
 def op_evidence(op: Op, timeline: FaultTimeline) -> dict:
-    """An op as evidence: its history indexes, outcome and the faults active at its invoke."""
+    """An op as evidence: its history indexes, outcome and the faults active while it ran."""
     return {
         "invoke_index": op.invoke_index,
         "completion_index": op.completion_index,
@@ -19,7 +19,7 @@ def op_evidence(op: Op, timeline: FaultTimeline) -> dict:
         "type": op.type,
         "error": op.error,
         "invoke_time": op.invoke_time,
-        "faults_active": list(timeline.active_at(op.invoke_time)),
+        "faults_active": list(timeline.active_during(op.invoke_time, op.completion_time)),
     }
 
 

@@ -116,6 +116,20 @@ class FaultTimeline:
             return ()
         return self._segments[segment]
 
+    def active_during(self, start_ns: int, end_ns: int | None) -> tuple[str, ...]:
+        """Names of the faults active at any time in [start_ns, end_ns] (open-ended if None),
+        in start order: what an op met between its invoke and its completion."""
+        first = max(bisect_right(self._boundaries, start_ns) - 1, 0)
+        last = (
+            len(self._segments) - 1
+            if end_ns is None
+            else bisect_right(self._boundaries, end_ns) - 1
+        )
+        names: dict[str, None] = dict.fromkeys(self.active_at(start_ns))
+        for segment in self._segments[first : last + 1]:
+            names.update(dict.fromkeys(segment))
+        return tuple(names)
+
 
 @dataclass(frozen=True, slots=True)
 class _FaultEvent:

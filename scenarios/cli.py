@@ -22,7 +22,7 @@ from system_under_test.deploy.errors import DeployError
 from system_under_test.deploy.local import LocalTopology
 
 EXIT_HARNESS_ERROR = 3
-UP_STATE_FILE = RUNS_ROOT / "up.json"
+UP_STATE_FILE_NAME = "up.json"
 # `paychaos down` waits this long for the `up` process to tear its topology down.
 DOWN_TIMEOUT_S = 60.0
 
@@ -77,22 +77,27 @@ def command_analyze(arguments: argparse.Namespace) -> int:
     if not run_dir.is_dir():
         raise HarnessError(f"no run directory at {run_dir}")
     try:
-        report = json.loads((run_dir / "report.json").read_text())
-        provenance = report.get("provenance", {})
-        scenario, seed = report["scenario"], report["seed"]
-        names = [result["name"] for result in report["invariants"]]
-    except (OSError, ValueError, KeyError):
-        provenance, scenario, seed = {}, "unknown", 0
-        names = ["no_double_charge", "no_lost_write", "liveness"]
+        # What ran is in scenario.json, written before the run started.
+        scenario = json.loads((run_dir / "scenario.json").read_text())
+    except (OSError, ValueError) as error:
+        raise HarnessError(
+            f"cannot analyze {run_dir}: no readable scenario.json ({error})"
+        ) from None
+    try:
+        previous = json.loads((run_dir / "report.json").read_text())
+    except (OSError, ValueError):
+        previous = {}
+    provenance = previous.get("provenance", {})
+    duration_s = float(previous.get("stats", {}).get("duration_s", 0.0))
     try:
         verdict, _ = check_and_report(
             run_dir,
             run_id=run_dir.resolve().name,
-            scenario_name=scenario,
-            seed=seed,
-            names=names,
+            scenario_name=scenario["name"],
+            seed=scenario["seed"],
+            names=list(scenario["invariants"]),
             provenance=provenance,
-            duration_s=float(provenance.get("duration_s", 0.0)),
+            duration_s=duration_s,
         )
     except (OSError, invariants.RunFileError) as error:
         raise HarnessError(f"cannot analyze {run_dir}: {error}") from None
@@ -102,13 +107,15 @@ def command_analyze(arguments: argparse.Namespace) -> int:
 
 
 def command_up(arguments: argparse.Namespace) -> int:
-    if UP_STATE_FILE.exists():
-        state = json.loads(UP_STATE_FILE.read_text())
+    runs_root = Path(arguments.runs_dir)
+    state_file = runs_root / UP_STATE_FILE_NAME
+    if state_file.exists():
+        state = json.loads(state_file.read_text())
         if _alive(state["pid"]):
             raise HarnessError(f"a topology is already up (pid {state['pid']}); `paychaos down`")
-    RUNS_ROOT.mkdir(parents=True, exist_ok=True)
-    run_dir = new_run_dir(RUNS_ROOT, "up", 0)
-    point_latest(RUNS_ROOT, run_dir)
+    runs_root.mkdir(parents=True, exist_ok=True)
+    run_dir = new_run_dir(runs_root, "up", 0)
+    point_latest(runs_root, run_dir)
     topology = LocalTopology(
         run_dir,
         defects=_defects(),
@@ -117,7 +124,7 @@ def command_up(arguments: argparse.Namespace) -> int:
     )
     try:
         endpoints = topology.start()
-        UP_STATE_FILE.write_text(json.dumps({"pid": os.getpid(), "run_dir": str(run_dir)}))
+        state_file.write_text(json.dumps({"pid": os.getpid(), "run_dir": str(run_dir)}))
         print(f"topology up: {run_dir / 'endpoints.json'}")
         print(f"api: {endpoints.api_url}  proxy API: {endpoints.proxy_api}")
         print("Ctrl-C or `paychaos down` to tear it down", flush=True)
@@ -128,25 +135,28 @@ def command_up(arguments: argparse.Namespace) -> int:
             pass
     finally:
         topology.teardown()
-        UP_STATE_FILE.unlink(missing_ok=True)
+        state_file.unlink(missing_ok=True)
         print("topology down")
     return 0
 
 
 def _alive(pid: int) -> bool:
+    """Whether `pid` runs; an exited process that its parent has not reaped yet does not."""
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
         return False
-    return True
+    # The state letter follows the parenthesised command name; Z is a zombie.
+    return stat.rpartition(")")[2].split()[0] != "Z"
 
 
 def command_down(arguments: argparse.Namespace) -> int:
-    if not UP_STATE_FILE.exists():
-        raise HarnessError("no topology is up (no reports/runs/up.json)")
-    pid = json.loads(UP_STATE_FILE.read_text())["pid"]
+    state_file = Path(arguments.runs_dir) / UP_STATE_FILE_NAME
+    if not state_file.exists():
+        raise HarnessError(f"no topology is up (no {state_file})")
+    pid = json.loads(state_file.read_text())["pid"]
     if not _alive(pid):
-        UP_STATE_FILE.unlink(missing_ok=True)
+        state_file.unlink(missing_ok=True)
         print(f"the `up` process {pid} is gone; nothing to tear down")
         return 0
     os.kill(pid, signal.SIGTERM)
@@ -178,9 +188,11 @@ def parser() -> argparse.ArgumentParser:
     up = commands.add_parser("up", help="start the local topology and keep it until Ctrl-C")
     up.add_argument("--proxy-api-port", type=int, default=8474, help="fault proxy API port")
     up.add_argument("--merchants", type=int, default=2, help="test merchants to seed")
+    up.add_argument("--runs-dir", default=str(RUNS_ROOT), help="where the run directory goes")
     up.set_defaults(handler=command_up)
 
     down = commands.add_parser("down", help="tear down the topology that `paychaos up` keeps")
+    down.add_argument("--runs-dir", default=str(RUNS_ROOT), help="the `up` command's runs dir")
     down.set_defaults(handler=command_down)
     return top
 

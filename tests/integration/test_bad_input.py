@@ -114,3 +114,41 @@ def test_interrupt_tears_everything_down(tmp_path):
     run_dir = (tmp_path / "latest").resolve()
     assert processes_mentioning(str(run_dir)) == []
     assert_nothing_left(run_dir)
+
+
+def test_up_writes_endpoints_and_down_tears_it_down(tmp_path):
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "scenarios.cli",
+            "up",
+            "--proxy-api-port",
+            "0",
+            "--runs-dir",
+            str(tmp_path),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        endpoints = tmp_path / "latest" / "endpoints.json"
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and not (tmp_path / "up.json").exists():
+            assert process.poll() is None, process.communicate()
+            time.sleep(0.2)
+        assert endpoints.exists()
+        again = paychaos(
+            "up", "--proxy-api-port", "0", "--runs-dir", str(tmp_path), runs_dir=tmp_path
+        )
+        _one_line_error(again, "already up")
+        down = paychaos("down", "--runs-dir", str(tmp_path), runs_dir=tmp_path)
+        assert down.exit_code == 0, down.stderr
+        assert process.wait(timeout=60) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert not (tmp_path / "up.json").exists()
+    assert_nothing_left(endpoints.parent.resolve())
