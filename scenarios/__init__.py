@@ -1,1 +1,1 @@
-"""TODO"""
+"""Scenarios compose the rest: scenario files, workload clients, the campaign runner, the CLI."""

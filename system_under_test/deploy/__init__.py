@@ -1,1 +1,8 @@
-"""TODO"""
+"""Deployment backends: start a topology by command, give its endpoints, inject process faults,
+tear it down. `local` runs every service as a process on loopback."""
+
+from system_under_test.deploy.errors import DeployError
+from system_under_test.deploy.local import LocalTopology
+from system_under_test.deploy.topology import LINKS, SERVICES, Endpoints, Merchant, Topology
+
+__all__ = ["LINKS", "SERVICES", "DeployError", "Endpoints", "LocalTopology", "Merchant", "Topology"]
