@@ -11,7 +11,9 @@ import os
 import signal
 import sys
 import time
+import traceback
 from pathlib import Path
+from typing import NoReturn
 
 import invariants
 import reports
@@ -169,8 +171,15 @@ def command_down(arguments: argparse.Namespace) -> int:
     return 0
 
 
+class _ArgumentParser(argparse.ArgumentParser):
+    """Usage errors exit 3 (harness error): argparse's own 2 would read as `unknown`."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_HARNESS_ERROR, f"{self.prog}: error: {message} (see --help)\n")
+
+
 def parser() -> argparse.ArgumentParser:
-    top = argparse.ArgumentParser(prog="paychaos", description=__doc__)
+    top = _ArgumentParser(prog="paychaos", description=__doc__)
     top.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
     commands = top.add_subparsers(dest="command", required=True)
 
@@ -212,6 +221,12 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_HARNESS_ERROR
     except KeyboardInterrupt:
         print("paychaos: interrupted; everything started was stopped", file=sys.stderr)
+        return EXIT_HARNESS_ERROR
+    except Exception as error:
+        # A bug of the harness is never a verdict: exit 3, and the traceback only with -v.
+        if arguments.verbose:
+            traceback.print_exc()
+        print(f"paychaos: internal error: {type(error).__name__}: {error}", file=sys.stderr)
         return EXIT_HARNESS_ERROR
 
 

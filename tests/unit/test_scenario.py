@@ -2,6 +2,7 @@ import textwrap
 
 import pytest
 
+from scenarios.cli import main
 from scenarios.scenario import KillFault, ScenarioError, ToxicFault, load_scenario
 
 KNOWN = frozenset({"no_double_charge", "no_lost_write", "liveness"})
@@ -74,3 +75,10 @@ def test_errors_are_one_line(tmp_path):
     with pytest.raises(ScenarioError) as caught:
         load_scenario(_write(tmp_path, "- a list\n- not a mapping\n"))
     assert "\n" not in str(caught.value)
+
+
+def test_usage_errors_exit_3_not_unknown(capsys):
+    with pytest.raises(SystemExit) as caught:
+        main(["run", "--no-such-flag"])
+    assert caught.value.code == 3
+    assert capsys.readouterr().err.count("\n") == 1
