@@ -30,6 +30,9 @@ log = logging.getLogger("paychaos.campaign")
 
 RUNS_ROOT = PROJECT_ROOT / "reports" / "runs"
 QUIESCE_POLL_S = 0.5
+# After the workload's duration, how long retries may go on before the run cuts them off
+# (ten attempts with backoff take well under a minute; beyond two, something hangs).
+WORKLOAD_DRAIN_S_MAX = 120.0
 
 
 @dataclass(frozen=True)
@@ -88,6 +91,7 @@ async def drive(
     workload = scenario.workload
     plans = plan_charges(workload, scenario=scenario.name, seed=scenario.seed)
     heal_problems: list[str] = []
+    cut_off: list[str] = []
     try:
         async with ToxiproxyApi(endpoints.proxy_api) as toxiproxy:
             nemesis = Nemesis(
@@ -115,11 +119,16 @@ async def drive(
                 for number in range(workload.clients)
             ]
             started_at_s = clock.now_s()
+            last_fault_s = max((step.at_s for step in scenario.faults), default=0.0)
+            phase_s_max = max(workload.duration_s, last_fault_s) + WORKLOAD_DRAIN_S_MAX
             try:
-                async with asyncio.TaskGroup() as group:
+                async with asyncio.timeout(phase_s_max), asyncio.TaskGroup() as group:
                     for client, plan in zip(clients, plans, strict=True):
                         group.create_task(client.run(plan, started_at_s))
                     group.create_task(nemesis.run(list(scenario.faults), started_at_s))
+            except TimeoutError:
+                # Ops cut off here stay invoked without completion: indeterminate, as they are.
+                cut_off.append(f"workload and faults cut off after {phase_s_max:.0f} s")
             finally:
                 heal_problems = await nemesis.heal()
         quiesced = await _wait_quiesced(endpoints.primary_dsn, scenario.quiesce_timeout_s, clock)
@@ -132,8 +141,8 @@ async def drive(
         history.close()
         fault_log.close()
     final_state["quiesced"] = quiesced
-    final_state["errors"].extend(heal_problems)
-    final_state["complete"] = final_state["complete"] and not heal_problems
+    final_state["errors"].extend(heal_problems + cut_off)
+    final_state["complete"] = final_state["complete"] and not heal_problems and not cut_off
     _write_json(run_dir / invariants.FINAL_STATE_FILE, final_state)
     return final_state
 
