@@ -7,6 +7,7 @@ import asyncpg
 import pytest
 import requests
 
+from system_under_test.deploy.errors import DeployError
 from system_under_test.deploy.local import LocalTopology
 from system_under_test.deploy.topology import Endpoints
 from tests.integration.conftest import assert_nothing_left
@@ -162,3 +163,13 @@ def test_unknown_authorization_is_resolved_by_look_up_never_resent(topology):
         f"{endpoints.network_url}/v1/authorizations", params={"reference": charge_id}, timeout=5
     ).json()["data"]
     assert [record["outcome"] for record in records] == ["approved"]
+
+
+def test_a_service_failing_to_start_tears_down_what_was_started(tmp_path):
+    broken = LocalTopology(tmp_path, service_environment={"PAYCHAOS_SUT_DEFECTS": "no-such-bug"})
+    with pytest.raises(DeployError, match=r"api exited during start-up.*unknown defect"):
+        broken.start()
+    # The proxy, both PostgreSQL servers and the network were up before the API failed.
+    assert (tmp_path / "logs" / "network.log").exists()
+    assert_nothing_left(tmp_path)
+    assert not (tmp_path / "pg").exists()
