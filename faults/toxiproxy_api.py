@@ -44,9 +44,6 @@ class ToxiproxyApi:
         except (aiohttp.ClientError, TimeoutError) as error:
             raise ToxiproxyError(f"{method} {path}: {type(error).__name__}: {error}") from None
 
-    async def proxies(self) -> dict[str, Any]:
-        return await self._call("GET", "/proxies")
-
     async def add_toxic(
         self,
         proxy: str,
@@ -72,9 +69,6 @@ class ToxiproxyApi:
 
     async def remove_toxic(self, proxy: str, name: str) -> None:
         await self._call("DELETE", f"/proxies/{proxy}/toxics/{name}")
-
-    async def set_enabled(self, proxy: str, enabled: bool) -> dict[str, Any]:
-        return await self._call("POST", f"/proxies/{proxy}", {"enabled": enabled})
 
     async def reset(self) -> None:
         """Heal every link: re-enable all proxies and remove all toxics."""

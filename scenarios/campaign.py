@@ -59,9 +59,7 @@ def point_latest(runs_root: Path, run_dir: Path) -> None:
 
 
 def _write_json(path: Path, document: object) -> None:
-    temporary = path.with_suffix(path.suffix + ".tmp")
-    temporary.write_text(json.dumps(document, indent=2, default=str) + "\n")
-    os.replace(temporary, path)
+    reports.write_atomic(path, json.dumps(document, indent=2, default=str) + "\n")
 
 
 async def _wait_quiesced(dsn: str, timeout_s: float, clock: RunClock) -> bool:

@@ -126,7 +126,7 @@ def command_up(arguments: argparse.Namespace) -> int:
     )
     try:
         endpoints = topology.start()
-        state_file.write_text(json.dumps({"pid": os.getpid(), "run_dir": str(run_dir)}))
+        reports.write_atomic(state_file, json.dumps({"pid": os.getpid(), "run_dir": str(run_dir)}))
         print(f"topology up: {run_dir / 'endpoints.json'}")
         print(f"api: {endpoints.api_url}  proxy API: {endpoints.proxy_api}")
         print("Ctrl-C or `paychaos down` to tear it down", flush=True)

@@ -1,6 +1,7 @@
 """Handlers for `/v1/charges`."""
 
 import datetime
+import functools
 import logging
 import time
 
@@ -60,25 +61,20 @@ async def _send_authorization(
     not_after_ms: int,
     defects: frozenset[str],
 ) -> NetworkAnswer:
-    answer = await network.authorize(
+    send = functools.partial(
+        network.authorize,
         reference=charge_id,
         card_number=request.card_number,
         amount=request.amount,
         currency=request.currency,
         not_after_ms=not_after_ms,
     )
-    if "network-retry-on-timeout" not in defects:
-        return answer
-    for _ in range(DEFECT_RESEND_COUNT_MAX):
+    answer = await send()
+    resends = DEFECT_RESEND_COUNT_MAX if "network-retry-on-timeout" in defects else 0
+    for _ in range(resends):
         if answer.outcome is not Outcome.UNKNOWN or time.time() * 1000 >= not_after_ms:
             break
-        answer = await network.authorize(
-            reference=charge_id,
-            card_number=request.card_number,
-            amount=request.amount,
-            currency=request.currency,
-            not_after_ms=not_after_ms,
-        )
+        answer = await send()
     return answer
 
 

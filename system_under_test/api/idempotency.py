@@ -9,7 +9,7 @@ from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from system_under_test.charge_flow import RECOVERY_POINT_STARTED
+from system_under_test.charge_flow import RECOVERY_POINT_FINISHED, RECOVERY_POINT_STARTED
 from system_under_test.schema import idempotency_keys
 
 # A lock older than this belongs to a request that died; a retry may take the key over.
@@ -119,7 +119,7 @@ async def finish_key(
             update(idempotency_keys)
             .where(idempotency_keys.c.id == key_id)
             .values(
-                recovery_point="finished",
+                recovery_point=RECOVERY_POINT_FINISHED,
                 response_code=status_code,
                 response_body=dict(body),
                 locked_at=None,

@@ -5,6 +5,7 @@ import logging
 import signal
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import requests
@@ -21,6 +22,8 @@ log = logging.getLogger("paychaos.deploy")
 SERVICE_READY_TIMEOUT_S = 60.0
 HTTP_PROBE_TIMEOUT_S = 1.0
 WORKER_READY_LINE = "recovery loop started"
+
+ReadyCheck = Callable[[], bool]
 MIGRATE_TIMEOUT_S = 60
 
 
@@ -49,7 +52,7 @@ class LocalTopology(Topology):
         self.merchant_count = merchant_count
         self.service_environment = service_environment or {}
         self._processes: dict[str, ServiceProcess] = {}
-        self._ready_checks: dict[str, object] = {}
+        self._ready_checks: dict[str, ReadyCheck] = {}
         self._endpoints: Endpoints | None = None
         self._pg_root: Path | None = None
 
@@ -113,7 +116,7 @@ class LocalTopology(Topology):
         process.start()
         process.wait_ready(self._ready_checks[name], timeout_s=SERVICE_READY_TIMEOUT_S)
 
-    def _add(self, process: ServiceProcess, ready) -> None:
+    def _add(self, process: ServiceProcess, ready: ReadyCheck) -> None:
         self._processes[process.name] = process
         self._ready_checks[process.name] = ready
         self._launch(process.name)
@@ -256,8 +259,9 @@ class LocalTopology(Topology):
         self._endpoints.write(self.run_dir / "endpoints.json")
         return self._endpoints
 
-    def _log_count_check(self, path: Path, line: str):
-        """A readiness check: `line` appears once more in `path` than it does now."""
+    def _log_count_check(self, path: Path, line: str) -> ReadyCheck:
+        """A readiness check: `line` appears once more in `path` than when last seen, so the
+        same check also tells a restarted service (which appends to the log) is ready."""
 
         def count() -> int:
             try:
@@ -266,14 +270,12 @@ class LocalTopology(Topology):
                 return 0
 
         seen = count()
-        state = {"seen": seen}
 
         def check() -> bool:
+            nonlocal seen
             current = count()
-            if current > state["seen"]:
-                state["seen"] = current
-                return True
-            return False
+            ready, seen = current > seen, max(seen, current)
+            return ready
 
         return check
 

@@ -61,10 +61,6 @@ class ServiceProcess:
                     f"cannot start {self.name}: {self.command[0]} not found"
                 ) from None
 
-    @property
-    def pid(self) -> int | None:
-        return self.process.pid if self.process is not None else None
-
     def running(self) -> bool:
         return self.process is not None and self.process.poll() is None
 

@@ -15,8 +15,6 @@ LINKS = {
     "network": ("api, worker", "network"),
 }
 
-SERVICES = ("proxy", "pg-primary", "pg-replica", "network", "api", "worker")
-
 
 @dataclass(frozen=True)
 class Merchant:

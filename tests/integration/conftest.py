@@ -1,10 +1,13 @@
 """Running the `paychaos` command against a live local topology, and checking it left nothing."""
 
+import contextlib
 import json
 import os
 import socket
 import subprocess
 import sys
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -53,6 +56,34 @@ def paychaos(
         completed.stderr,
         latest.resolve() if latest.exists() else None,
     )
+
+
+@contextlib.contextmanager
+def background_paychaos(*arguments: str) -> Iterator[subprocess.Popen]:
+    """`paychaos ARGUMENTS` running in the background; killed on the way out if still alive."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "scenarios.cli", *arguments],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        yield process
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+
+
+def wait_until(
+    condition: Callable[[], bool], process: subprocess.Popen, *, timeout_s: float
+) -> None:
+    """Poll `condition` while `process` lives; fail if it dies or `timeout_s` passes first."""
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        assert process.poll() is None, process.communicate()
+        assert time.monotonic() < deadline, f"not reached in {timeout_s} s"
+        time.sleep(0.2)
 
 
 def _listening(address: str) -> bool:

@@ -2,17 +2,15 @@
 
 import signal
 import socket
-import subprocess
-import sys
-import time
 
 import pytest
 
 from tests.integration.conftest import (
     SHORT_BASELINE,
     assert_nothing_left,
+    background_paychaos,
     paychaos,
-    processes_mentioning,
+    wait_until,
 )
 
 pytestmark = pytest.mark.integration
@@ -82,73 +80,27 @@ def test_taken_proxy_port(tmp_path):
 
 
 def test_interrupt_tears_everything_down(tmp_path):
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "scenarios.cli",
-            "run",
-            str(SHORT_BASELINE),
-            "--runs-dir",
-            str(tmp_path),
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        deadline = time.monotonic() + 120
-        history = tmp_path / "latest" / "history.jsonl"
+    history = tmp_path / "latest" / "history.jsonl"
+    with background_paychaos("run", str(SHORT_BASELINE), "--runs-dir", str(tmp_path)) as process:
         # Interrupt once the workload is running, with every service up.
-        while time.monotonic() < deadline and not (history.exists() and history.stat().st_size):
-            time.sleep(0.2)
-        assert history.exists(), "the run never started its workload"
+        wait_until(lambda: history.exists() and history.stat().st_size > 0, process, timeout_s=120)
         process.send_signal(signal.SIGINT)
         _, stderr = process.communicate(timeout=120)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
     assert process.returncode == EXIT_HARNESS_ERROR
     assert "interrupted" in stderr
-    run_dir = (tmp_path / "latest").resolve()
-    assert processes_mentioning(str(run_dir)) == []
-    assert_nothing_left(run_dir)
+    assert_nothing_left((tmp_path / "latest").resolve())
 
 
 def test_up_writes_endpoints_and_down_tears_it_down(tmp_path):
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "scenarios.cli",
-            "up",
-            "--proxy-api-port",
-            "0",
-            "--runs-dir",
-            str(tmp_path),
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        endpoints = tmp_path / "latest" / "endpoints.json"
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline and not (tmp_path / "up.json").exists():
-            assert process.poll() is None, process.communicate()
-            time.sleep(0.2)
+    endpoints = tmp_path / "latest" / "endpoints.json"
+    runs_dir = ("--runs-dir", str(tmp_path))
+    with background_paychaos("up", "--proxy-api-port", "0", *runs_dir) as process:
+        wait_until((tmp_path / "up.json").exists, process, timeout_s=120)
         assert endpoints.exists()
-        again = paychaos(
-            "up", "--proxy-api-port", "0", "--runs-dir", str(tmp_path), runs_dir=tmp_path
-        )
+        again = paychaos("up", "--proxy-api-port", "0", *runs_dir, runs_dir=tmp_path)
         _one_line_error(again, "already up")
-        down = paychaos("down", "--runs-dir", str(tmp_path), runs_dir=tmp_path)
+        down = paychaos("down", *runs_dir, runs_dir=tmp_path)
         assert down.exit_code == 0, down.stderr
         assert process.wait(timeout=60) == 0
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
     assert not (tmp_path / "up.json").exists()
     assert_nothing_left(endpoints.parent.resolve())
