@@ -9,7 +9,6 @@ from aiohttp import web
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
-from system_under_test.api import idempotency
 from system_under_test.api.charge_request import (
     ChargeRequest,
     InvalidParameter,
@@ -18,16 +17,17 @@ from system_under_test.api.charge_request import (
 )
 from system_under_test.api.context import CONFIG, MERCHANT_ID, NETWORK, PRIMARY, REPLICA
 from system_under_test.api.errors import api_error, error_response, invalid_request
-from system_under_test.charge_flow import (
+from system_under_test.network_client import CardNetworkClient, NetworkAnswer, Outcome
+from system_under_test.payments import idempotency
+from system_under_test.payments.charges.phases import (
     DEFINITIVE_OUTCOMES,
     RECOVERY_POINT_CHARGE_PROCESSING,
     RECOVERY_POINT_STARTED,
     resolve_charge,
     start_charge,
 )
-from system_under_test.charge_response import charge_object, final_response
-from system_under_test.charge_state import FINAL_STATES, ChargeState
-from system_under_test.network_client import CardNetworkClient, NetworkAnswer, Outcome
+from system_under_test.payments.charges.states import FINAL_STATES, ChargeState
+from system_under_test.payments.charges.wire import charge_object, final_response
 from system_under_test.schema import charges
 
 log = logging.getLogger("paychaos.api")

@@ -2,7 +2,7 @@
 
 from aiohttp import web
 
-from system_under_test.charge_response import error_body
+from system_under_test.payments.charges.wire import error_body
 
 
 def error_response(

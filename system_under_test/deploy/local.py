@@ -195,7 +195,7 @@ class LocalTopology(Topology):
                 command=[
                     sys.executable,
                     "-m",
-                    "system_under_test.network",
+                    "system_under_test.externals.network",
                     "--listen",
                     network_address,
                     "--database",

@@ -11,9 +11,9 @@ import logging
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from system_under_test.charge_flow import DEFINITIVE_OUTCOMES, resolve_charge
-from system_under_test.charge_state import ChargeState
 from system_under_test.network_client import CardNetworkClient
+from system_under_test.payments.charges.phases import DEFINITIVE_OUTCOMES, resolve_charge
+from system_under_test.payments.charges.states import ChargeState
 from system_under_test.schema import charges
 
 log = logging.getLogger("paychaos.recovery")

@@ -8,7 +8,7 @@ from system_under_test.api.charge_request import (
     canonical_params,
     parse_charge_request,
 )
-from system_under_test.charge_response import final_response
+from system_under_test.payments.charges.wire import final_response
 
 
 def test_test_tokens_resolve_to_stripe_test_cards():

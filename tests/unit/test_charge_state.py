@@ -1,6 +1,6 @@
 import pytest
 
-from system_under_test.charge_state import (
+from system_under_test.payments.charges.states import (
     ChargeEvent,
     ChargeState,
     IllegalTransitionError,

@@ -15,11 +15,11 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from system_under_test import ledger
-from system_under_test.charge_response import final_response
-from system_under_test.charge_state import ChargeEvent, ChargeState, next_state
 from system_under_test.ids import new_id
 from system_under_test.network_client import NetworkAnswer, Outcome
+from system_under_test.payments import ledger
+from system_under_test.payments.charges.states import ChargeEvent, ChargeState, next_state
+from system_under_test.payments.charges.wire import final_response
 from system_under_test.schema import charge_transitions, charges, idempotency_keys
 
 RECOVERY_POINT_STARTED = "started"

@@ -9,7 +9,10 @@ from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from system_under_test.charge_flow import RECOVERY_POINT_FINISHED, RECOVERY_POINT_STARTED
+from system_under_test.payments.charges.phases import (
+    RECOVERY_POINT_FINISHED,
+    RECOVERY_POINT_STARTED,
+)
 from system_under_test.schema import idempotency_keys
 
 # A lock older than this belongs to a request that died; a retry may take the key over.

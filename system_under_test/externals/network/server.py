@@ -7,9 +7,9 @@ from pathlib import Path
 
 from aiohttp import web
 
+from system_under_test.externals.network.cards import decide
+from system_under_test.externals.network.store import Authorization, AuthorizationStore
 from system_under_test.ids import new_id
-from system_under_test.network.cards import decide
-from system_under_test.network.store import Authorization, AuthorizationStore
 
 # A final read pages through the records; a page bounds one response's size.
 PAGE_LIMIT_MAX = 1000

@@ -1,4 +1,4 @@
-"""`python -m system_under_test.network --listen HOST:PORT --database PATH`."""
+"""`python -m system_under_test.externals.network --listen HOST:PORT --database PATH`."""
 
 import argparse
 from pathlib import Path
@@ -6,7 +6,7 @@ from pathlib import Path
 from aiohttp import web
 
 from system_under_test.config import parse_address
-from system_under_test.network.server import make_app
+from system_under_test.externals.network.server import make_app
 
 
 def main() -> None:

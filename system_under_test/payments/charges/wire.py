@@ -3,7 +3,7 @@
 from collections.abc import Mapping
 from typing import Any
 
-from system_under_test.charge_state import WIRE_STATUS, ChargeState
+from system_under_test.payments.charges.states import WIRE_STATUS, ChargeState
 
 # Stripe's messages for the decline codes the network gives.
 FAILURE_MESSAGES = {

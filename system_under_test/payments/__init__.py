@@ -1,0 +1,1 @@
+"""The payments domain, free of aiohttp: idempotency phases, charges, the ledger."""

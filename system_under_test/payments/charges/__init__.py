@@ -1,0 +1,1 @@
+"""Charges: the state machine, the atomic phases and the wire object."""
