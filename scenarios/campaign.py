@@ -15,12 +15,12 @@ import invariants
 import reports
 from faults.nemesis import Nemesis
 from faults.toxiproxy_api import ToxiproxyApi
-from scenarios.charge_client import ChargeClient
-from scenarios.charge_plan import plan_charges
 from scenarios.event_log import EventLog, RunClock
-from scenarios.final_reads import processing_count, read_final_state
+from scenarios.observe.final_reads import processing_count, read_final_state
 from scenarios.provenance import PROJECT_ROOT, collect_provenance
 from scenarios.scenario import Scenario
+from scenarios.workload.client import ChargeClient
+from scenarios.workload.plan import plan_charges
 from system_under_test.deploy import postgres
 from system_under_test.deploy.local import LocalTopology
 from system_under_test.deploy.ports import require_free

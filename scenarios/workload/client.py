@@ -12,9 +12,9 @@ from typing import Any
 
 import aiohttp
 
-from scenarios.charge_plan import PlannedCharge
 from scenarios.event_log import EventLog, RunClock
 from scenarios.scenario import RetryPolicy
+from scenarios.workload.plan import PlannedCharge
 
 
 @dataclass(frozen=True)

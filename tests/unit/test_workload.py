@@ -1,6 +1,6 @@
-from scenarios.charge_client import classify
-from scenarios.charge_plan import plan_charges
 from scenarios.scenario import RetryPolicy, Workload
+from scenarios.workload.client import classify
+from scenarios.workload.plan import plan_charges
 
 
 def test_succeeded_charge_is_ok():

@@ -1,0 +1,1 @@
+"""Observing the system after the faults: quiescence and the final reads."""
