@@ -1,68 +1,75 @@
 """`python -m system_under_test.migrate --dsn DSN --merchants N --out FILE`.
 
-Creates the schema and seeds test merchants with their ledger accounts; writes the merchants'
-ids and secret keys to FILE (the only place the plain keys exist).
+Migrates the database to the newest revision (system_under_test.migrations), then seeds the
+ledger's platform accounts and N new test merchants with their accounts; writes the new
+merchants' ids and secret keys to FILE (the only place the plain keys exist).
+
+Safe to run again on a migrated database: the platform accounts exist once (the accounts'
+unique constraint treats NULL merchants as equal, and the insert skips what exists); each
+run adds N more merchants.
 """
 
 import argparse
 import asyncio
 import json
+import logging
 import secrets
 from pathlib import Path
+
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from system_under_test.api.authentication import hash_api_key
 from system_under_test.database import make_engine
 from system_under_test.ids import new_id
-from system_under_test.schema import (
-    ACCOUNT_MERCHANT_AVAILABLE,
-    ACCOUNT_NETWORK_RECEIVABLE,
-    accounts,
-    merchants,
-    metadata,
+from system_under_test.migrations import upgrade
+from system_under_test.payments.accounts import (
+    CURRENCIES,
+    MERCHANT_ACCOUNT_KINDS,
+    PLATFORM_ACCOUNT_KINDS,
 )
-
-CURRENCIES = ("usd", "eur", "gbp")
+from system_under_test.schema import accounts, merchants
 
 
 async def migrate(dsn: str, merchant_count: int) -> list[dict[str, str]]:
-    """Create every table and seed `merchant_count` merchants; returns their ids and keys."""
+    """Migrate to head and seed `merchant_count` merchants; returns their ids and keys."""
+    assert merchant_count >= 0, merchant_count
+    await upgrade(dsn)
     engine = make_engine(dsn)
-    seeded = []
     try:
         async with engine.begin() as connection:
-            await connection.run_sync(metadata.create_all)
-            await connection.execute(
-                accounts.insert(),
-                [
-                    {"merchant_id": None, "kind": ACCOUNT_NETWORK_RECEIVABLE, "currency": currency}
-                    for currency in CURRENCIES
-                ],
-            )
-            for number in range(merchant_count):
-                merchant_id = new_id("acct")
-                api_key = f"sk_test_{secrets.token_hex(16)}"
-                await connection.execute(
-                    merchants.insert().values(
-                        id=merchant_id,
-                        name=f"Test merchant {number + 1}",
-                        api_key_hash=hash_api_key(api_key),
-                    )
-                )
-                await connection.execute(
-                    accounts.insert(),
-                    [
-                        {
-                            "merchant_id": merchant_id,
-                            "kind": ACCOUNT_MERCHANT_AVAILABLE,
-                            "currency": currency,
-                        }
-                        for currency in CURRENCIES
-                    ],
-                )
-                seeded.append({"id": merchant_id, "api_key": api_key})
+            await _seed_platform_accounts(connection)
+            return [await _seed_merchant(connection, number) for number in range(merchant_count)]
     finally:
         await engine.dispose()
-    return seeded
+
+
+async def _seed_platform_accounts(connection: AsyncConnection) -> None:
+    rows = [
+        {"merchant_id": None, "kind": kind, "currency": currency}
+        for kind in PLATFORM_ACCOUNT_KINDS
+        for currency in CURRENCIES
+    ]
+    await connection.execute(insert(accounts).values(rows).on_conflict_do_nothing())
+
+
+async def _seed_merchant(connection: AsyncConnection, number: int) -> dict[str, str]:
+    merchant_id = new_id("acct")
+    api_key = f"sk_test_{secrets.token_hex(16)}"
+    await connection.execute(
+        merchants.insert().values(
+            id=merchant_id, name=f"Test merchant {number + 1}", api_key_hash=hash_api_key(api_key)
+        )
+    )
+    await connection.execute(
+        accounts.insert(),
+        [
+            {"merchant_id": merchant_id, "kind": kind, "currency": currency}
+            for kind in MERCHANT_ACCOUNT_KINDS
+            for currency in CURRENCIES
+        ],
+    )
+    return {"id": merchant_id, "api_key": api_key}
 
 
 def main() -> None:
@@ -71,6 +78,10 @@ def main() -> None:
     parser.add_argument("--merchants", type=int, default=2)
     parser.add_argument("--out", type=Path, required=True)
     arguments = parser.parse_args()
+    if arguments.merchants < 0:
+        parser.error(f"--merchants must be 0 or more, not {arguments.merchants}")
+    # Alembic logs each revision it runs at INFO: the deploy's migrate.log shows them.
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     seeded = asyncio.run(migrate(arguments.dsn, arguments.merchants))
     temporary = arguments.out.with_suffix(".tmp")
     temporary.write_text(json.dumps(seeded, indent=2))
