@@ -1,104 +1,157 @@
-"""HTTP front of the card network simulator (aiohttp)."""
+"""HTTP front of the card network simulator (aiohttp): thin handlers over `movements` (what is
+accepted and decided) and `store` (where it is recorded).
+
+Per kind (authorizations, refunds, payouts, at network_client.PATHS):
+`POST` records one movement and answers it; `GET ?reference=R` lists that reference's records;
+`GET ?after_seq=N&limit=M` pages through every record of the kind.
+"""
 
 import asyncio
 import concurrent.futures
+import json
+import re
 import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 from aiohttp import web
 
-from system_under_test.externals.network.cards import decide
-from system_under_test.externals.network.store import Authorization, AuthorizationStore
+from system_under_test.externals.network.movements import ID_PREFIXES, Movement, decide, parse
+from system_under_test.externals.network.store import MovementStore
 from system_under_test.ids import new_id
+from system_under_test.network_client import PATHS, MovementKind
 
 # A final read pages through the records; a page bounds one response's size.
 PAGE_LIMIT_MAX = 1000
+# seq is an SQLite INTEGER (64 signed bits); a larger after_seq would fail the query.
+SEQ_MAX = 2**63 - 1
+# Digits enough for SEQ_MAX; more are refused before int() reads them.
+_COUNT = re.compile(r"[0-9]{1,19}")
 
-STORE_KEY = web.AppKey("store", AuthorizationStore)
+STORE_KEY = web.AppKey("store", MovementStore)
 EXECUTOR_KEY = web.AppKey("executor", concurrent.futures.ThreadPoolExecutor)
+
+Result = TypeVar("Result")
+
+
+@dataclass(frozen=True)
+class ByReference:
+    reference: str
+
+
+@dataclass(frozen=True)
+class Page:
+    after_seq: int
+    limit: int
+
+
+def _count(name: str, text: str, low: int, high: int) -> int | str:
+    if _COUNT.fullmatch(text) is None or not low <= int(text) <= high:
+        return f"query parameter {name!r} must be an integer from {low} to {high}"
+    return int(text)
+
+
+def parse_listing(parameters: Iterable[tuple[str, str]]) -> ByReference | Page | str:
+    """What a listing asks for, or why it is refused (naming the parameter).
+
+    >>> parse_listing([("reference", "ch_1")])
+    ByReference(reference='ch_1')
+    >>> parse_listing([("after_seq", "7")])
+    Page(after_seq=7, limit=1000)
+    >>> parse_listing([("limit", "0")])
+    "query parameter 'limit' must be an integer from 1 to 1000"
+    """
+    query: dict[str, str] = {}
+    for name, value in parameters:
+        if name not in ("reference", "after_seq", "limit"):
+            return f"unknown query parameter {name!r} (reference, or after_seq and limit)"
+        if name in query:
+            return f"query parameter {name!r} is given more than once"
+        query[name] = value
+    if "reference" in query:
+        if len(query) > 1:
+            other = next(name for name in query if name != "reference")
+            return f"query parameter 'reference' cannot be combined with {other!r}"
+        if not query["reference"]:
+            return "query parameter 'reference' must be non-empty"
+        return ByReference(query["reference"])
+    after_seq = _count("after_seq", query.get("after_seq", "0"), 0, SEQ_MAX)
+    if isinstance(after_seq, str):
+        return after_seq
+    limit = _count("limit", query.get("limit", str(PAGE_LIMIT_MAX)), 1, PAGE_LIMIT_MAX)
+    if isinstance(limit, str):
+        return limit
+    return Page(after_seq=after_seq, limit=limit)
 
 
 def _bad_request(message: str) -> web.Response:
     return web.json_response({"error": {"message": message}}, status=400)
 
 
-def _parse_authorization(body: object) -> dict | str:
-    """The validated fields of an authorization request, or the reason it is malformed."""
-    if not isinstance(body, dict):
-        return "body must be a JSON object"
-    fields = {
-        "reference": str,
-        "card_number": str,
-        "amount": int,
-        "currency": str,
-        "not_after_ms": int,
-    }
-    for name, kind in fields.items():
-        value = body.get(name)
-        if not isinstance(value, kind) or isinstance(value, bool):
-            return f"field {name!r} must be a {kind.__name__}"
-    if body["amount"] <= 0:
-        return "field 'amount' must be positive"
-    if not body["card_number"].isdigit() or not 12 <= len(body["card_number"]) <= 19:
-        return "field 'card_number' must be 12 to 19 digits"
-    return {name: body[name] for name in fields}
-
-
-async def _in_store(request: web.Request, function, *args):
+async def _in_store(request: web.Request, function: Callable[..., Result], *args) -> Result:
     # SQLite calls block; one dedicated thread keeps them off the event loop and serialized.
     loop = asyncio.get_running_loop()
     return await loop.run_in_executor(request.app[EXECUTOR_KEY], function, *args)
 
 
-async def authorize(request: web.Request) -> web.Response:
-    """Decide and durably record one authorization. Never deduplicates."""
-    try:
-        body = await request.json()
-    except ValueError:
-        return _bad_request("body must be JSON")
-    fields = _parse_authorization(body)
-    if isinstance(fields, str):
-        return _bad_request(fields)
-    now_ms = time.time_ns() // 1_000_000
-    if now_ms > fields["not_after_ms"]:
-        outcome, decline_code = "expired", None
-    else:
-        decline_code = decide(fields["card_number"])
-        outcome = "approved" if decline_code is None else "declined"
-    authorization = Authorization(
-        id=new_id("auth"),
-        reference=fields["reference"],
-        amount=fields["amount"],
-        currency=fields["currency"],
-        card_last4=fields["card_number"][-4:],
-        outcome=outcome,
-        decline_code=decline_code,
-        received_at_ns=time.time_ns(),
+def _receive(store: MovementStore, kind: MovementKind, fields: dict[str, object]) -> Movement:
+    """Decide and durably record one request; runs on the store thread.
+
+    The clock is read here, serialized with look-ups (which run on this thread too), not when
+    the request arrived: so once a look-up after a deadline found nothing, any request recorded
+    later was received later still, and is expired. A look-up after the deadline is final.
+    """
+    movement = decide(
+        kind, fields, movement_id=new_id(ID_PREFIXES[kind]), received_at_ns=time.time_ns()
     )
-    await _in_store(request, request.app[STORE_KEY].record, authorization)
-    return web.json_response(authorization.to_json())
+    store.record(movement)
+    return movement
 
 
-async def list_authorizations(request: web.Request) -> web.Response:
-    """By `reference` (outcome look-up), or every record in pages (`after_seq`, `limit`)."""
-    store = request.app[STORE_KEY]
-    reference = request.query.get("reference")
-    if reference is not None:
-        found = await _in_store(request, store.by_reference, reference)
-        return web.json_response({"data": [record.to_json() for record in found]})
-    try:
-        after_seq = int(request.query.get("after_seq", "0"))
-        limit = min(int(request.query.get("limit", str(PAGE_LIMIT_MAX))), PAGE_LIMIT_MAX)
-    except ValueError:
-        return _bad_request("after_seq and limit must be integers")
-    page = await _in_store(request, lambda: store.page(after_seq=after_seq, limit=limit))
-    return web.json_response(
-        {
-            "data": [record.to_json() for _, record in page],
-            "last_seq": page[-1][0] if page else after_seq,
-            "has_more": len(page) == limit,
-        }
-    )
+def _receiver(kind: MovementKind):
+    async def receive(request: web.Request) -> web.Response:
+        """Decide and durably record one movement, then answer it. Never deduplicates."""
+        try:
+            # JSON travels as UTF-8 (RFC 8259); json.loads would guess UTF-16 and 32 too.
+            body = json.loads((await request.read()).decode("utf-8"))
+        except (ValueError, RecursionError):
+            return _bad_request("body must be JSON")
+        fields = parse(kind, body)
+        if isinstance(fields, str):
+            return _bad_request(fields)
+        movement = await _in_store(request, _receive, request.app[STORE_KEY], kind, fields)
+        return web.json_response(movement.to_json())
+
+    return receive
+
+
+def _lister(kind: MovementKind):
+    async def list_movements(request: web.Request) -> web.Response:
+        """By `reference` (outcome look-up), or every record in pages (`after_seq`, `limit`)."""
+        store = request.app[STORE_KEY]
+        listing = parse_listing(request.query.items())
+        if isinstance(listing, str):
+            return _bad_request(listing)
+        if isinstance(listing, ByReference):
+            found = await _in_store(request, store.by_reference, kind, listing.reference)
+            return web.json_response({"data": [movement.to_json() for movement in found]})
+        # One more than asked tells whether more follow, exactly, with no extra query.
+        page = await _in_store(
+            request,
+            lambda: store.page(kind, after_seq=listing.after_seq, limit=listing.limit + 1),
+        )
+        shown = page[: listing.limit]
+        return web.json_response(
+            {
+                "data": [movement.to_json() for _, movement in shown],
+                "last_seq": shown[-1][0] if shown else listing.after_seq,
+                "has_more": len(page) > listing.limit,
+            }
+        )
+
+    return list_movements
 
 
 async def health(request: web.Request) -> web.Response:
@@ -108,16 +161,19 @@ async def health(request: web.Request) -> web.Response:
 def make_app(database_path: Path) -> web.Application:
     """The simulator's application, storing records at `database_path`."""
     app = web.Application()
-    executor = concurrent.futures.ThreadPoolExecutor(max_workers=1)
+    executor = concurrent.futures.ThreadPoolExecutor(
+        max_workers=1, thread_name_prefix="network-store"
+    )
     app[EXECUTOR_KEY] = executor
-    app[STORE_KEY] = executor.submit(AuthorizationStore, database_path).result()
+    app[STORE_KEY] = executor.submit(MovementStore, database_path).result()
 
     async def close_store(app: web.Application) -> None:
         await asyncio.get_running_loop().run_in_executor(executor, app[STORE_KEY].close)
         executor.shutdown(wait=True)
 
     app.on_cleanup.append(close_store)
-    app.router.add_post("/v1/authorizations", authorize)
-    app.router.add_get("/v1/authorizations", list_authorizations)
+    for kind in MovementKind:
+        app.router.add_post(PATHS[kind], _receiver(kind))
+        app.router.add_get(PATHS[kind], _lister(kind))
     app.router.add_get("/health", health)
     return app
