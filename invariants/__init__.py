@@ -7,22 +7,40 @@ Load a run's inputs, run the checkers by name, combine their verdicts:
 ...                     ["no_double_charge", "no_lost_write", "liveness"])  # doctest: +SKIP
 >>> combine(result.verdict for result in results)  # doctest: +SKIP
 <Verdict.VALID: 'valid'>
+
+The three kinds of money movement (charge, refund, payout) are one table,
+:data:`MOVEMENT_KINDS`: the checkers run one code path over it.
 """
 
 from invariants.errors import RunFileError
 from invariants.faults import FaultTimeline, FaultWindow, load_faults, parse_faults
 from invariants.final_state import (
-    AUTHORIZATION_OUTCOMES,
-    CHARGE_STATES,
-    Balance,
+    MOVEMENT_STATES,
+    NETWORK_OUTCOMES,
     Charge,
     FinalState,
     IdempotencyKeyRecord,
+    LedgerAccount,
+    LedgerEntry,
+    Movement,
     NetworkAuthorization,
+    NetworkPayout,
+    NetworkRecord,
+    NetworkRefund,
+    Payout,
+    Refund,
     load_final_state,
     parse_final_state,
 )
-from invariants.history import Op, load_history, ops_by_key, parse_history
+from invariants.history import (
+    HISTORY_FUNCTIONS,
+    Op,
+    load_history,
+    ops_by_key,
+    parse_history,
+)
+from invariants.joins import ops_by_scope
+from invariants.movements import CHARGE, MOVEMENT_KINDS, PAYOUT, REFUND, MovementKind
 from invariants.registry import CHECKERS, check_all
 from invariants.run_files import (
     FAULTS_FILE,
@@ -42,14 +60,18 @@ from invariants.verdict import (
 )
 
 __all__ = [
-    "AUTHORIZATION_OUTCOMES",
-    "CHARGE_STATES",
+    "CHARGE",
     "CHECKERS",
     "FAULTS_FILE",
     "FINAL_STATE_FILE",
     "HISTORY_FILE",
+    "HISTORY_FUNCTIONS",
+    "MOVEMENT_KINDS",
+    "MOVEMENT_STATES",
+    "NETWORK_OUTCOMES",
+    "PAYOUT",
+    "REFUND",
     "Anomaly",
-    "Balance",
     "Charge",
     "Checker",
     "FaultTimeline",
@@ -57,8 +79,17 @@ __all__ = [
     "FinalState",
     "IdempotencyKeyRecord",
     "InvariantResult",
+    "LedgerAccount",
+    "LedgerEntry",
+    "Movement",
+    "MovementKind",
     "NetworkAuthorization",
+    "NetworkPayout",
+    "NetworkRecord",
+    "NetworkRefund",
     "Op",
+    "Payout",
+    "Refund",
     "RunFileError",
     "RunInputs",
     "Verdict",
@@ -70,6 +101,7 @@ __all__ = [
     "load_history",
     "load_run",
     "ops_by_key",
+    "ops_by_scope",
     "parse_faults",
     "parse_final_state",
     "parse_history",

@@ -4,8 +4,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import asdict
 
 from invariants.faults import FaultTimeline
-from invariants.final_state import Charge, NetworkAuthorization
+from invariants.final_state import Movement, NetworkRecord
 from invariants.history import Op
+from invariants.movements import MovementKind
 
 
 def op_evidence(op: Op, timeline: FaultTimeline) -> dict:
@@ -24,30 +25,36 @@ def op_evidence(op: Op, timeline: FaultTimeline) -> dict:
 
 
 def scope_evidence(
+    kind: MovementKind,
     merchant: str | None,
     key: str | None,
     ops: Sequence[Op],
-    charges: Iterable[Charge],
-    authorizations: Iterable[NetworkAuthorization],
+    movements: Iterable[Movement],
+    records: Iterable[NetworkRecord],
     timeline: FaultTimeline,
 ) -> dict:
-    """Everything known about one idempotency key: its ops, charges and authorizations."""
+    """Everything known about one idempotency key of one kind: its ops, rows and records.
+
+    Rows are listed under the kind's words, e.g. ``refund_ids``, ``refunds``,
+    ``network_refund_ids`` and ``network_refunds`` for a refund key.
+    """
     op_records = [op_evidence(op, timeline) for op in ops]
-    charge_rows = [asdict(charge) for charge in charges]
-    authorization_rows = [asdict(authorization) for authorization in authorizations]
+    movement_rows = [asdict(movement) for movement in movements]
+    record_rows = [asdict(record) for record in records]
     return {
+        "movement": kind.name,
         "merchant": merchant,
         "key": key,
         "op_indexes": [op.invoke_index for op in ops],
-        "charge_ids": [row["id"] for row in charge_rows],
-        "authorization_ids": [row["id"] for row in authorization_rows],
-        "faults_active": _union(record["faults_active"] for record in op_records),
+        f"{kind.name}_ids": [row["id"] for row in movement_rows],
+        f"{kind.record_name}_ids": [row["id"] for row in record_rows],
+        "faults_active": union(record["faults_active"] for record in op_records),
         "ops": op_records,
-        "charges": charge_rows,
-        "authorizations": authorization_rows,
+        kind.plural: movement_rows,
+        kind.record_plural: record_rows,
     }
 
 
-def _union(name_lists: Iterable[list[str]]) -> list[str]:
-    # dict keeps first-seen order, so faults read in the order the ops met them.
+def union(name_lists: Iterable[Iterable[str]]) -> list[str]:
+    """Names of several lists, each once, in first-seen order (faults in the order met)."""
     return list(dict.fromkeys(name for names in name_lists for name in names))

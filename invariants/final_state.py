@@ -1,19 +1,22 @@
-"""The final state read after the run: charges on the primary, the network's authorizations."""
+"""The final state read after the run: the primary's rows and the network simulator's records.
+
+Every money movement (charge, refund, payout) has a row on the primary and, once sent, records
+on the network; the network's ``approved`` records are the money that really moved.
+"""
 
 import json
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from types import NoneType
-from typing import TypeVar
 
 from invariants.errors import RunFileError
 from invariants.records import Shape, gc_paused, require_choice
 
-CHARGE_STATES = frozenset({"PENDING", "PROCESSING", "SUCCEEDED", "FAILED"})
-UNRESOLVED_CHARGE_STATES = frozenset({"PENDING", "PROCESSING"})
-CHARGE_RESOLVERS = frozenset({"api", "recovery", None})
-AUTHORIZATION_OUTCOMES = frozenset({"approved", "declined", "expired"})
+MOVEMENT_STATES = frozenset({"PENDING", "PROCESSING", "SUCCEEDED", "FAILED"})
+UNRESOLVED_STATES = frozenset({"PENDING", "PROCESSING"})
+RESOLVERS = frozenset({"api", "recovery", None})
+NETWORK_OUTCOMES = frozenset({"approved", "declined", "expired"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,11 +31,43 @@ class Charge:
     state: str
     failure_code: str | None
     resolved_by: str | None
+    amount_refunded: int
+
+
+@dataclass(frozen=True, slots=True)
+class Refund:
+    """A refund row on the primary; ``balance_seen`` is the balance its decision read."""
+
+    id: str
+    merchant: str
+    idempotency_key: str | None
+    charge_id: str
+    amount: int
+    currency: str
+    state: str
+    failure_code: str | None
+    resolved_by: str | None
+    balance_seen: int
+
+
+@dataclass(frozen=True, slots=True)
+class Payout:
+    """A payout row on the primary; ``balance_seen`` is the balance its decision read."""
+
+    id: str
+    merchant: str
+    idempotency_key: str | None
+    amount: int
+    currency: str
+    state: str
+    failure_code: str | None
+    resolved_by: str | None
+    balance_seen: int
 
 
 @dataclass(frozen=True, slots=True)
 class NetworkAuthorization:
-    """An authorization the card network simulator recorded; ``approved`` ones moved money."""
+    """An authorization the card network recorded; ``reference`` is the charge id."""
 
     id: str
     reference: str
@@ -43,21 +78,67 @@ class NetworkAuthorization:
 
 
 @dataclass(frozen=True, slots=True)
-class Balance:
-    """A merchant's available balance on the primary."""
+class NetworkRefund:
+    """A refund the card network recorded; ``reference`` is the refund id."""
 
-    merchant: str
-    available: int
+    id: str
+    reference: str
+    authorization_id: str
+    amount: int
+    currency: str
+    outcome: str
+    decline_code: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class NetworkPayout:
+    """A payout the bank recorded; ``reference`` is the payout id."""
+
+    id: str
+    reference: str
+    amount: int
+    currency: str
+    outcome: str
+    decline_code: str | None
+
+
+# What the checkers of every movement read, whichever its kind.
+Movement = Charge | Refund | Payout
+NetworkRecord = NetworkAuthorization | NetworkRefund | NetworkPayout
 
 
 @dataclass(frozen=True, slots=True)
 class IdempotencyKeyRecord:
-    """An idempotency key row on the primary with its recovery point."""
+    """An idempotency key row on the primary with its recovery point and the object it made."""
 
     merchant: str
     key: str
     recovery_point: str
     response_code: int | None
+    object_id: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerAccount:
+    """A ledger account; ``merchant`` is ``None`` for the platform's own accounts."""
+
+    id: int
+    merchant: str | None
+    kind: str
+    currency: str
+    balance: int
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerEntry:
+    """One signed entry of a ledger transaction (credits positive, debits negative)."""
+
+    id: int
+    transaction_id: int
+    transaction_kind: str
+    object_id: str
+    account_id: int
+    amount: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,9 +149,14 @@ class FinalState:
     errors: tuple[str, ...]
     read_time: int
     charges: tuple[Charge, ...]
-    network_authorizations: tuple[NetworkAuthorization, ...]
-    balances: tuple[Balance, ...]
+    refunds: tuple[Refund, ...]
+    payouts: tuple[Payout, ...]
     idempotency_keys: tuple[IdempotencyKeyRecord, ...]
+    ledger_accounts: tuple[LedgerAccount, ...]
+    ledger_entries: tuple[LedgerEntry, ...]
+    network_authorizations: tuple[NetworkAuthorization, ...]
+    network_refunds: tuple[NetworkRefund, ...]
+    network_payouts: tuple[NetworkPayout, ...]
 
     @property
     def reads_complete(self) -> bool:
@@ -101,7 +187,13 @@ def load_final_state(path: Path) -> FinalState:
 
 
 def parse_final_state(document: object, *, source: str = "final_state.json") -> FinalState:
-    """Validate a decoded final state document; errors name the row, e.g. ``charges[3]``."""
+    """Validate a decoded final state document; errors name the row, e.g. ``refunds[3]``.
+
+    >>> empty = {name: [] for name in ROW_LISTS}
+    >>> state = parse_final_state({"complete": True, "errors": [], "read_time": 0, **empty})
+    >>> (state.reads_complete, state.payouts)
+    (True, ())
+    """
     if type(document) is not dict:
         raise RunFileError(f"{source}: expected a JSON object")
     _DOCUMENT_SHAPE.check(document, source)
@@ -109,93 +201,123 @@ def parse_final_state(document: object, *, source: str = "final_state.json") -> 
         if type(error) is not str:
             raise RunFileError(f"{source}: errors[{position}] must be a string")
     with gc_paused():
-        charges = _rows(document, "charges", _charge, source)
-        authorizations = _rows(document, "network_authorizations", _authorization, source)
-        balances = _rows(document, "balances", _balance, source)
-        idempotency_keys = _rows(document, "idempotency_keys", _idempotency_key, source)
-    _require_unique_ids(charges, "charges", source)
-    _require_unique_ids(authorizations, "network_authorizations", source)
+        rows = {name: _rows(document, name, kind, source) for name, kind in _ROW_KINDS.items()}
     return FinalState(
         complete=document["complete"],
         errors=tuple(document["errors"]),
         read_time=document["read_time"],
-        charges=charges,
-        network_authorizations=authorizations,
-        balances=balances,
-        idempotency_keys=idempotency_keys,
+        **rows,
     )
 
 
-Row = TypeVar("Row")
+@dataclass(frozen=True)
+class _RowKind:
+    """How to read one list of the document: fields, row type, choices and identity."""
+
+    shape: Shape
+    build: type
+    choices: dict[str, frozenset] = field(default_factory=dict)
+    # Rows are joined by identity; a repeated one would make every join ambiguous.
+    identity: Callable[[dict], Hashable] = lambda row: row["id"]
+    identity_name: str = "id"
 
 
-def _rows(
-    document: dict, name: str, parse_row: Callable[[dict, str], Row], source: str
-) -> tuple[Row, ...]:
+_MOVEMENT_FIELDS = {
+    "id": str,
+    "merchant": str,
+    "idempotency_key": (str, NoneType),
+    "amount": int,
+    "currency": str,
+    "state": str,
+    "failure_code": (str, NoneType),
+    "resolved_by": (str, NoneType),
+}
+_MOVEMENT_CHOICES = {"state": MOVEMENT_STATES, "resolved_by": RESOLVERS}
+_RECORD_FIELDS = {
+    "id": str,
+    "reference": str,
+    "amount": int,
+    "currency": str,
+    "outcome": str,
+    "decline_code": (str, NoneType),
+}
+_RECORD_CHOICES = {"outcome": NETWORK_OUTCOMES}
+
+_ROW_KINDS: dict[str, _RowKind] = {
+    "charges": _RowKind(Shape(**_MOVEMENT_FIELDS, amount_refunded=int), Charge, _MOVEMENT_CHOICES),
+    "refunds": _RowKind(
+        Shape(**_MOVEMENT_FIELDS, charge_id=str, balance_seen=int), Refund, _MOVEMENT_CHOICES
+    ),
+    "payouts": _RowKind(Shape(**_MOVEMENT_FIELDS, balance_seen=int), Payout, _MOVEMENT_CHOICES),
+    "idempotency_keys": _RowKind(
+        Shape(
+            merchant=str,
+            key=str,
+            recovery_point=str,
+            response_code=(int, NoneType),
+            object_id=(str, NoneType),
+        ),
+        IdempotencyKeyRecord,
+        # Keys are unique per merchant on the primary (a unique constraint).
+        identity=lambda row: (row["merchant"], row["key"]),
+        identity_name="(merchant, key)",
+    ),
+    "ledger_accounts": _RowKind(
+        Shape(id=int, merchant=(str, NoneType), kind=str, currency=str, balance=int),
+        LedgerAccount,
+    ),
+    "ledger_entries": _RowKind(
+        Shape(
+            id=int,
+            transaction_id=int,
+            transaction_kind=str,
+            object_id=str,
+            account_id=int,
+            amount=int,
+        ),
+        LedgerEntry,
+    ),
+    "network_authorizations": _RowKind(
+        Shape(**_RECORD_FIELDS), NetworkAuthorization, _RECORD_CHOICES
+    ),
+    "network_refunds": _RowKind(
+        Shape(**_RECORD_FIELDS, authorization_id=str), NetworkRefund, _RECORD_CHOICES
+    ),
+    "network_payouts": _RowKind(Shape(**_RECORD_FIELDS), NetworkPayout, _RECORD_CHOICES),
+}
+ROW_LISTS = tuple(_ROW_KINDS)
+
+
+def _assert_shapes_match_rows() -> None:
+    # Each list's shape names exactly the fields of its row type, so the two cannot drift.
+    for name, kind in _ROW_KINDS.items():
+        row_fields = {row_field.name for row_field in fields(kind.build)}
+        assert kind.shape.names == row_fields, f"{name}: shape and row type differ"
+
+
+_assert_shapes_match_rows()
+
+_DOCUMENT_SHAPE = Shape(
+    complete=bool, errors=list, read_time=int, **dict.fromkeys(_ROW_KINDS, list)
+)
+
+
+def _rows(document: dict, name: str, kind: _RowKind, source: str) -> tuple:
     parsed = []
+    seen: dict[Hashable, int] = {}
     for position, row in enumerate(document[name]):
         where = f"{source}: {name}[{position}]"
         if type(row) is not dict:
             raise RunFileError(f"{where}: expected an object")
-        parsed.append(parse_row(row, where))
+        values = kind.shape.pick(row, where)
+        for choice_field, choices in kind.choices.items():
+            require_choice(row, choice_field, choices, where)
+        identity = kind.identity(values)
+        if identity in seen:
+            raise RunFileError(
+                f"{where}: {kind.identity_name} {identity!r} appears twice "
+                f"(first at {name}[{seen[identity]}])"
+            )
+        seen[identity] = position
+        parsed.append(kind.build(**values))
     return tuple(parsed)
-
-
-def _require_unique_ids(
-    rows: Iterable[Charge | NetworkAuthorization], name: str, source: str
-) -> None:
-    # Rows are joined by id; a repeated id would make every join ambiguous.
-    seen: set[str] = set()
-    for position, row in enumerate(rows):
-        if row.id in seen:
-            raise RunFileError(f"{source}: {name}[{position}]: id {row.id!r} appears twice")
-        seen.add(row.id)
-
-
-_DOCUMENT_SHAPE = Shape(
-    complete=bool,
-    errors=list,
-    read_time=int,
-    charges=list,
-    network_authorizations=list,
-    balances=list,
-    idempotency_keys=list,
-)
-_CHARGE_SHAPE = Shape(
-    id=str,
-    merchant=str,
-    idempotency_key=(str, NoneType),
-    amount=int,
-    currency=str,
-    state=str,
-    failure_code=(str, NoneType),
-    resolved_by=(str, NoneType),
-)
-_AUTHORIZATION_SHAPE = Shape(
-    id=str, reference=str, amount=int, currency=str, outcome=str, decline_code=(str, NoneType)
-)
-_BALANCE_SHAPE = Shape(merchant=str, available=int)
-_IDEMPOTENCY_KEY_SHAPE = Shape(
-    merchant=str, key=str, recovery_point=str, response_code=(int, NoneType)
-)
-
-
-def _charge(row: dict, where: str) -> Charge:
-    charge = Charge(**_CHARGE_SHAPE.pick(row, where))
-    require_choice(row, "state", CHARGE_STATES, where)
-    require_choice(row, "resolved_by", CHARGE_RESOLVERS, where)
-    return charge
-
-
-def _authorization(row: dict, where: str) -> NetworkAuthorization:
-    authorization = NetworkAuthorization(**_AUTHORIZATION_SHAPE.pick(row, where))
-    require_choice(row, "outcome", AUTHORIZATION_OUTCOMES, where)
-    return authorization
-
-
-def _balance(row: dict, where: str) -> Balance:
-    return Balance(**_BALANCE_SHAPE.pick(row, where))
-
-
-def _idempotency_key(row: dict, where: str) -> IdempotencyKeyRecord:
-    return IdempotencyKeyRecord(**_IDEMPOTENCY_KEY_SHAPE.pick(row, where))

@@ -5,14 +5,14 @@ The history is Jepsen-style: an ``invoke`` event, then one completion of the sam
 ended ``info`` is retired; a retry with the same key is a new invoke by a new process.
 """
 
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import NoneType
 from typing import Literal
 
 from invariants.errors import RunFileError
-from invariants.records import Shape, gc_paused, read_jsonl, require_choice
+from invariants.records import Shape, gc_paused, read_jsonl, require_choice, shown
 
 OpType = Literal["ok", "fail", "info"]
 
@@ -29,14 +29,82 @@ _EVENT_SHAPE = Shape(
     error=(str, NoneType),
 )
 
-# The value of each charge event (DESIGN.md, history contract). Other functions' values are
-# only checked to be an object or null here: their checkers own their shape.
-_CHARGE_VALUE_SHAPES = {
-    "invoke": Shape(merchant=str, amount=int, currency=str, card=str, attempt=int),
-    "ok": Shape(charge_id=str, status=str, amount=int, replayed=bool),
-    "fail": Shape(charge_id=(str, NoneType), status=(str, NoneType), http_status=int),
-    "info": Shape(http_status=int),
+
+@dataclass(frozen=True)
+class _ValueRule:
+    """What the value of one (f, type) event must hold: fields, choices, currency maps."""
+
+    shape: Shape
+    choices: Mapping[str, frozenset] = field(default_factory=dict)
+    # Fields that map a currency to an integer amount, like a balance's ``available``.
+    amounts_by_currency: tuple[str, ...] = ()
+
+    def check(self, value: dict, where: str) -> None:
+        self.shape.check(value, where)
+        for name, choices in self.choices.items():
+            require_choice(value, name, choices, where)
+        for name in self.amounts_by_currency:
+            for currency, amount in value[name].items():
+                if type(amount) is not int:
+                    raise RunFileError(
+                        f"{where}: field {name!r} must map currencies to integers, got "
+                        f"{currency!r}: {shown(amount)}"
+                    )
+
+
+# An info, and a fail of a read, says only how the request ended.
+_HTTP_STATUS = _ValueRule(Shape(http_status=int))
+
+# The value of each event, by (f, type) (DESIGN.md, history contract). Writes (charge, refund,
+# payout) are keyed by their idempotency key; a read is keyed by the key of the write it reads
+# back; a balance read by a key of its own.
+_VALUE_RULES: dict[tuple[str, str], _ValueRule] = {
+    ("charge", "invoke"): _ValueRule(
+        Shape(merchant=str, amount=int, currency=str, card=str, attempt=int)
+    ),
+    ("charge", "ok"): _ValueRule(Shape(charge_id=str, status=str, amount=int, replayed=bool)),
+    ("charge", "fail"): _ValueRule(
+        Shape(charge_id=(str, NoneType), status=(str, NoneType), http_status=int)
+    ),
+    ("charge", "info"): _HTTP_STATUS,
+    ("refund", "invoke"): _ValueRule(
+        # A null amount refunds what remains of the charge.
+        Shape(merchant=str, charge_id=str, amount=(int, NoneType), currency=str, attempt=int)
+    ),
+    ("refund", "ok"): _ValueRule(
+        Shape(refund_id=str, charge_id=str, status=str, amount=int, replayed=bool),
+        choices={"status": frozenset({"succeeded"})},
+    ),
+    ("refund", "fail"): _ValueRule(
+        Shape(refund_id=(str, NoneType), status=(str, NoneType), http_status=int)
+    ),
+    ("refund", "info"): _HTTP_STATUS,
+    ("payout", "invoke"): _ValueRule(Shape(merchant=str, amount=int, currency=str, attempt=int)),
+    ("payout", "ok"): _ValueRule(
+        Shape(payout_id=str, status=str, amount=int, replayed=bool),
+        choices={"status": frozenset({"paid"})},
+    ),
+    ("payout", "fail"): _ValueRule(
+        Shape(payout_id=(str, NoneType), status=(str, NoneType), http_status=int)
+    ),
+    ("payout", "info"): _HTTP_STATUS,
+    ("read", "invoke"): _ValueRule(
+        Shape(merchant=str, object=str, id=str),
+        choices={"object": frozenset({"charge", "refund", "payout"})},
+    ),
+    ("read", "ok"): _ValueRule(Shape(id=str, status=str, amount=int)),
+    ("read", "fail"): _HTTP_STATUS,
+    ("read", "info"): _HTTP_STATUS,
+    ("balance", "invoke"): _ValueRule(Shape(merchant=str)),
+    ("balance", "ok"): _ValueRule(
+        Shape(available=dict, pending=dict), amounts_by_currency=("available", "pending")
+    ),
+    ("balance", "fail"): _HTTP_STATUS,
+    ("balance", "info"): _HTTP_STATUS,
 }
+HISTORY_FUNCTIONS = frozenset(f for f, _ in _VALUE_RULES)
+# Every function has a rule for every event type, so no event goes unchecked.
+assert set(_VALUE_RULES) == {(f, t) for f in HISTORY_FUNCTIONS for t in EVENT_TYPES}
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,10 +151,10 @@ def parse_history(events: Iterable[dict], *, source: str = "history.jsonl") -> l
     ``source`` names the events in error messages, as ``source:line``.
 
     >>> [op.type for op in parse_history([
-    ...     {"index": 0, "time": 5, "process": 0, "type": "invoke", "f": "read", "key": "k",
-    ...      "value": None, "error": None},
-    ...     {"index": 1, "time": 9, "process": 0, "type": "ok", "f": "read", "key": "k",
-    ...      "value": None, "error": None}])]
+    ...     {"index": 0, "time": 5, "process": 0, "type": "invoke", "f": "balance", "key": "b1",
+    ...      "value": {"merchant": "acct_1"}, "error": None},
+    ...     {"index": 1, "time": 9, "process": 0, "type": "ok", "f": "balance", "key": "b1",
+    ...      "value": {"available": {"usd": 500}, "pending": {}}, "error": None}])]
     ['ok']
     """
     pairing = _Pairing(source)
@@ -137,8 +205,8 @@ class _Pairing:
             raise RunFileError(f"{where}: index {index} out of order, expected {line_number - 1}")
         if time < 0:
             raise RunFileError(f"{where}: time {time} is negative")
-        if f == "charge":
-            _check_charge_value(event_type, value, where)
+        require_choice(event, "f", HISTORY_FUNCTIONS, where)
+        _check_value(f, event_type, value, where)
         if event_type == "invoke":
             self._invoke(_Invoke(len(self._slots), process, f, key, index, time, value), where)
             return
@@ -205,11 +273,11 @@ def _op(
     )
 
 
-def _check_charge_value(event_type: str, value: dict | None, where: str) -> None:
-    # An info may carry no value at all (a timeout has no HTTP status); every other charge
-    # event carries the fields the checkers join on.
+def _check_value(f: str, event_type: str, value: dict | None, where: str) -> None:
+    # An info may carry no value at all (a timeout has no HTTP status); every other event
+    # carries the fields the checkers join on.
     if value is None and event_type == "info":
         return
     if value is None:
-        raise RunFileError(f"{where}: a charge {event_type} must carry a value object")
-    _CHARGE_VALUE_SHAPES[event_type].check(value, f"{where}: value")
+        raise RunFileError(f"{where}: a {f} {event_type} must carry a value object")
+    _VALUE_RULES[(f, event_type)].check(value, f"{where}: value")

@@ -1,40 +1,128 @@
-"""Joins between the history and the final state: by idempotency scope and by reference."""
+"""Joins between the history and the final state, one kind of money movement at a time.
 
-from collections.abc import Iterable
+Idempotency keys are scoped per merchant account (as in Stripe): (merchant, key). The same key
+string sent by two merchants names two requests, and must not look like a double charge. Keys
+are also scoped per kind: a refund's key never joins a charge.
+"""
 
-from invariants.final_state import Charge, NetworkAuthorization
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass
+
+from invariants.evidence import scope_evidence
+from invariants.faults import FaultTimeline
+from invariants.final_state import FinalState, Movement, NetworkRecord
 from invariants.history import Op
+from invariants.movements import MOVEMENT_KINDS, MovementKind
 
-# Idempotency keys are scoped per merchant account (as in Stripe): (merchant, key). The same
-# key string sent by two merchants names two requests, and must not look like a double charge.
 Scope = tuple[str, str]
 
 
-def charge_ops_by_scope(ops: Iterable[Op]) -> dict[Scope, list[Op]]:
-    """Charge ops grouped by (merchant, key), each group in invoke order."""
+def op_scope(op: Op) -> Scope:
+    """The (merchant, key) an op acted in."""
+    assert op.invoke_value is not None, "every invoke carries a value (history contract)"
+    return op.invoke_value["merchant"], op.key
+
+
+def ops_by_scope(ops: Iterable[Op], kind: MovementKind) -> dict[Scope, list[Op]]:
+    """The kind's write ops grouped by (merchant, key), each group in invoke order."""
     groups: dict[Scope, list[Op]] = {}
     for op in ops:
-        if op.f == "charge":
-            assert op.invoke_value is not None, "charge invokes carry a value (history contract)"
-            groups.setdefault((op.invoke_value["merchant"], op.key), []).append(op)
+        if op.f == kind.name:
+            groups.setdefault(op_scope(op), []).append(op)
     return groups
 
 
-def charges_by_scope(charges: Iterable[Charge]) -> dict[Scope, list[Charge]]:
-    """Charges grouped by (merchant, idempotency key); charges without a key are left out."""
-    groups: dict[Scope, list[Charge]] = {}
-    for charge in charges:
-        if charge.idempotency_key is not None:
-            groups.setdefault((charge.merchant, charge.idempotency_key), []).append(charge)
+def movements_by_scope(movements: Iterable[Movement]) -> dict[Scope, list[Movement]]:
+    """Rows grouped by (merchant, idempotency key); rows without a key are left out."""
+    groups: dict[Scope, list[Movement]] = {}
+    for movement in movements:
+        if movement.idempotency_key is not None:
+            groups.setdefault((movement.merchant, movement.idempotency_key), []).append(movement)
     return groups
 
 
-def approved_by_reference(
-    authorizations: Iterable[NetworkAuthorization],
-) -> dict[str, list[NetworkAuthorization]]:
-    """Approved authorizations (money moved) grouped by the charge id they reference."""
-    groups: dict[str, list[NetworkAuthorization]] = {}
-    for authorization in authorizations:
-        if authorization.outcome == "approved":
-            groups.setdefault(authorization.reference, []).append(authorization)
+def approved_by_reference(records: Iterable[NetworkRecord]) -> dict[str, list[NetworkRecord]]:
+    """Approved network records (money moved) grouped by the object id they reference."""
+    groups: dict[str, list[NetworkRecord]] = {}
+    for record in records:
+        if record.outcome == "approved":
+            groups.setdefault(record.reference, []).append(record)
     return groups
+
+
+@dataclass(frozen=True)
+class MovementJoin:
+    """One kind's ops, rows and network records, indexed once so every check is a lookup."""
+
+    kind: MovementKind
+    timeline: FaultTimeline
+    # Whether a missing row really is missing (every final read completed).
+    reads_complete: bool
+    ops_by_scope: dict[Scope, list[Op]]
+    movements: Sequence[Movement]
+    movements_by_id: dict[str, Movement]
+    movements_by_scope: dict[Scope, list[Movement]]
+    records: Sequence[NetworkRecord]
+    approved: dict[str, list[NetworkRecord]]
+
+    @classmethod
+    def build(
+        cls, kind: MovementKind, ops: Sequence[Op], timeline: FaultTimeline, state: FinalState
+    ) -> "MovementJoin":
+        movements = kind.objects(state)
+        records = kind.records(state)
+        return cls(
+            kind=kind,
+            timeline=timeline,
+            reads_complete=state.reads_complete,
+            ops_by_scope=ops_by_scope(ops, kind),
+            movements=movements,
+            movements_by_id={movement.id: movement for movement in movements},
+            movements_by_scope=movements_by_scope(movements),
+            records=records,
+            approved=approved_by_reference(records),
+        )
+
+    def approved_of(self, movements: Iterable[Movement]) -> list[NetworkRecord]:
+        """The approved records referencing any of ``movements``, in their order."""
+        return [record for movement in movements for record in self.approved.get(movement.id, [])]
+
+    def scope_evidence(self, merchant: str, key: str) -> dict:
+        """Evidence about one key: its ops, its rows and their approved records."""
+        movements = self.movements_by_scope.get((merchant, key), [])
+        ops = self.ops_by_scope.get((merchant, key), [])
+        return scope_evidence(
+            self.kind, merchant, key, ops, movements, self.approved_of(movements), self.timeline
+        )
+
+    def movement_evidence(self, movement: Movement) -> dict:
+        """Evidence about one row: its key's evidence, or the row alone when keyless."""
+        if movement.idempotency_key is not None:
+            evidence = self.scope_evidence(movement.merchant, movement.idempotency_key)
+        else:
+            evidence = scope_evidence(
+                self.kind,
+                movement.merchant,
+                None,
+                [],
+                [movement],
+                self.approved_of([movement]),
+                self.timeline,
+            )
+        return {f"{self.kind.name}_id": movement.id, **evidence}
+
+    def record_evidence(self, record: NetworkRecord) -> dict:
+        """Evidence about a network record whose object is not on the primary."""
+        return {
+            "movement": self.kind.name,
+            f"{self.kind.record_name}_id": record.id,
+            "reference": record.reference,
+            self.kind.record_name: asdict(record),
+        }
+
+
+def join_movements(
+    ops: Sequence[Op], timeline: FaultTimeline, state: FinalState
+) -> list[MovementJoin]:
+    """One join per kind of movement, in the order of :data:`MOVEMENT_KINDS`."""
+    return [MovementJoin.build(kind, ops, timeline, state) for kind in MOVEMENT_KINDS]

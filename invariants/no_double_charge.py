@@ -1,17 +1,26 @@
-"""no_double_charge: one idempotency key moves money at most once.
+"""no_double_charge: one idempotency key moves money at most once, and no charge is refunded
+beyond its amount.
 
-Per (merchant, idempotency key): at most one charge on the primary, and at most one approved
-network authorization over all charges of that key. The card network does not deduplicate, so
-its approved authorizations, joined to charges by reference, are the money that really moved.
+For each kind of movement (charge, refund, payout) and each (merchant, idempotency key): at
+most one row on the primary, and at most one approved network record over all rows of that
+key. The network does not deduplicate, so its approved records, joined to rows by reference,
+are the money that really moved. Per charge, the approved network refunds of its refunds sum
+to at most the charge's amount.
+
+Anomaly kinds name the movement: ``multiple_charges``, ``multiple_refunds``,
+``multiple_payouts``, ``multiple_approved_authorizations``,
+``multiple_approved_network_refunds``, ``multiple_approved_network_payouts``, ``over_refund``.
 """
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict
 
-from invariants.evidence import scope_evidence
+from invariants.evidence import op_evidence, union
 from invariants.faults import FaultTimeline, FaultWindow
-from invariants.final_state import Charge, FinalState, NetworkAuthorization
+from invariants.final_state import FinalState, Movement, NetworkRecord, Refund
 from invariants.history import Op
-from invariants.joins import approved_by_reference, charge_ops_by_scope, charges_by_scope
+from invariants.joins import MovementJoin, join_movements
+from invariants.movements import CHARGE, REFUND
 from invariants.verdict import Anomaly, InvariantResult, decide
 
 NAME = "no_double_charge"
@@ -20,52 +29,111 @@ NAME = "no_double_charge"
 def check(
     ops: Sequence[Op], fault_windows: Sequence[FaultWindow], final_state: FinalState
 ) -> InvariantResult:
-    """Check that no idempotency key was charged twice.
+    """Check that no idempotency key moved money twice and no charge was over-refunded.
 
-    Rows present prove a double charge even when a read was incomplete; proving there is none
+    Rows present prove a violation even when a read was incomplete; proving there is none
     needs complete reads, so incomplete reads without anomalies give unknown.
 
     >>> check(ops, windows, final_state).verdict  # doctest: +SKIP
     <Verdict.VALID: 'valid'>
     """
-    timeline = FaultTimeline(fault_windows)
-    ops_by_scope = charge_ops_by_scope(ops)
-    approved = approved_by_reference(final_state.network_authorizations)
+    joins = join_movements(ops, FaultTimeline(fault_windows), final_state)
+    by_kind = {join.kind: join for join in joins}
     anomalies: list[Anomaly] = []
-    for (merchant, key), charges in charges_by_scope(final_state.charges).items():
-        scope_ops = ops_by_scope.get((merchant, key), [])
-        anomalies += _double_charges(merchant, key, charges, scope_ops, approved, timeline)
-    # A charge stored without its key joins no scope, but the network approving it twice is a
-    # double charge all the same (no_lost_write reports the missing key itself).
-    for charge in final_state.charges:
-        if charge.idempotency_key is None:
-            anomalies += _double_charges(charge.merchant, None, [charge], [], approved, timeline)
+    for join in joins:
+        anomalies += _double_movements(join)
+    anomalies += _over_refunds(by_kind[CHARGE], by_kind[REFUND], final_state.refunds)
     return decide(NAME, anomalies, undecided_reason=final_state.incomplete_reason)
 
 
-def _double_charges(
-    merchant: str,
-    key: str | None,
-    charges: list[Charge],
-    ops: list[Op],
-    approved: dict[str, list[NetworkAuthorization]],
-    timeline: FaultTimeline,
-) -> list[Anomaly]:
-    authorizations = [found for charge in charges for found in approved.get(charge.id, [])]
-    if len(charges) <= 1 and len(authorizations) <= 1:
-        return []
-    evidence = scope_evidence(merchant, key, ops, charges, authorizations, timeline)
-    anomalies = []
-    if len(charges) > 1:
-        message = (
-            f"key {key!r} of {merchant} has {len(charges)} charges on the primary: "
-            f"{', '.join(evidence['charge_ids'])}"
+def _double_movements(join: MovementJoin) -> Iterator[Anomaly]:
+    for (merchant, key), movements in join.movements_by_scope.items():
+        yield from _double_movement(join, merchant, key, movements)
+    # A row stored without its key joins no scope, but the network approving it twice moved
+    # money twice all the same (no_lost_write reports the missing key itself).
+    for movement in join.movements:
+        if movement.idempotency_key is None:
+            yield from _double_movement(join, movement.merchant, None, [movement])
+
+
+def _double_movement(
+    join: MovementJoin, merchant: str, key: str | None, movements: list[Movement]
+) -> Iterator[Anomaly]:
+    kind = join.kind
+    records = join.approved_of(movements)
+    if len(movements) <= 1 and len(records) <= 1:
+        return
+    if key is None:
+        evidence = join.movement_evidence(movements[0])
+    else:
+        evidence = join.scope_evidence(merchant, key)
+    if len(movements) > 1:
+        ids = ", ".join(evidence[f"{kind.name}_ids"])
+        yield Anomaly(
+            f"multiple_{kind.plural}",
+            f"{kind.name} key {key!r} of {merchant} has {len(movements)} {kind.plural} on the "
+            f"primary: {ids}",
+            evidence,
         )
-        anomalies.append(Anomaly("multiple_charges", message, evidence))
-    if len(authorizations) > 1:
-        message = (
-            f"key {key!r} of {merchant} moved money {len(authorizations)} times: approved "
-            f"authorizations {', '.join(evidence['authorization_ids'])}"
+    if len(records) > 1:
+        ids = ", ".join(evidence[f"{kind.record_name}_ids"])
+        yield Anomaly(
+            f"multiple_approved_{kind.record_plural}",
+            f"{kind.name} key {key!r} of {merchant} moved money {len(records)} times: approved "
+            f"{kind.record_plural.replace('_', ' ')} {ids}",
+            evidence,
         )
-        anomalies.append(Anomaly("multiple_approved_authorizations", message, evidence))
-    return anomalies
+
+
+def _over_refunds(
+    charges: MovementJoin, refunds: MovementJoin, rows: Sequence[Refund]
+) -> Iterator[Anomaly]:
+    refunds_by_charge: dict[str, list[Refund]] = {}
+    for refund in rows:
+        refunds_by_charge.setdefault(refund.charge_id, []).append(refund)
+    for charge_id, charge_refunds in refunds_by_charge.items():
+        charge = charges.movements_by_id.get(charge_id)
+        # A refund of a charge the primary does not have cannot be weighed against it.
+        if charge is None:
+            continue
+        records = refunds.approved_of(charge_refunds)
+        refunded = sum(record.amount for record in records)
+        if refunded <= charge.amount:
+            continue
+        yield Anomaly(
+            "over_refund",
+            f"charge {charge.id} of {charge.amount} {charge.currency} was refunded {refunded} "
+            f"by approved network refunds {', '.join(record.id for record in records)}",
+            _over_refund_evidence(refunds, charge, charge_refunds, records),
+        )
+
+
+def _over_refund_evidence(
+    refunds: MovementJoin,
+    charge: Movement,
+    charge_refunds: list[Refund],
+    records: list[NetworkRecord],
+) -> dict:
+    # The refunds' own ops, with the faults they met, point at the requests that refunded.
+    scopes = dict.fromkeys(
+        (refund.merchant, refund.idempotency_key)
+        for refund in charge_refunds
+        if refund.idempotency_key is not None
+    )
+    ops = [op for scope in scopes for op in refunds.ops_by_scope.get(scope, [])]
+    op_records = [op_evidence(op, refunds.timeline) for op in ops]
+    return {
+        "movement": REFUND.name,
+        "merchant": charge.merchant,
+        "charge_id": charge.id,
+        "refunded": sum(record.amount for record in records),
+        "keys": [key for _, key in scopes],
+        "op_indexes": [op.invoke_index for op in ops],
+        "refund_ids": [refund.id for refund in charge_refunds],
+        "network_refund_ids": [record.id for record in records],
+        "faults_active": union(record["faults_active"] for record in op_records),
+        "ops": op_records,
+        "charge": asdict(charge),
+        "refunds": [asdict(refund) for refund in charge_refunds],
+        "network_refunds": [asdict(record) for record in records],
+    }

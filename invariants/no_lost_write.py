@@ -1,38 +1,49 @@
 """no_lost_write: what was acknowledged, and what moved money, is on the primary, and only that.
 
-Checks, against the primary and the card network's records:
+Checks, for each kind of movement (charge, refund, payout), against the primary and the
+network's records:
 
-- every ``ok`` charge op names a charge on the primary, SUCCEEDED, with the acknowledged amount;
-- every approved authorization references a SUCCEEDED charge of the same amount and currency;
-- no charge is left PENDING or PROCESSING after recovery quiesced;
-- a key whose failure was acknowledged moved no money and has no SUCCEEDED charge;
-- every charge comes from a key the workload invoked (no phantom charges).
+- every ``ok`` op names a row on the primary of its merchant and key (and, for a refund, of its
+  charge), SUCCEEDED, with the acknowledged amount and the requested currency;
+- every approved network record references a SUCCEEDED row of the same amount and currency;
+- no row is left PENDING or PROCESSING after recovery quiesced;
+- a key whose failure was acknowledged moved no money and has no SUCCEEDED row;
+- every row comes from a key that an op of its kind and merchant sent (no phantoms).
 
-``info`` ops may or may not have happened: a key with only info ops may end with no charge or
+``info`` ops may or may not have happened: a key with only info ops may end with no row or
 with one, and neither is an anomaly (more than one is no_double_charge's to report).
+
+Anomaly kinds name the movement, e.g. ``acknowledged_refund_missing``,
+``approved_network_payout_without_payout``, ``phantom_refund``.
 """
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict
 
-from invariants.evidence import scope_evidence
 from invariants.faults import FaultTimeline, FaultWindow
-from invariants.final_state import (
-    UNRESOLVED_CHARGE_STATES,
-    Charge,
-    FinalState,
-    NetworkAuthorization,
-)
+from invariants.final_state import UNRESOLVED_STATES, FinalState, Movement
 from invariants.history import Op
-from invariants.joins import Scope, approved_by_reference, charge_ops_by_scope, charges_by_scope
+from invariants.joins import MovementJoin, join_movements
 from invariants.verdict import Anomaly, InvariantResult, decide
 
 NAME = "no_lost_write"
 
 # Fail errors that reject the request itself (bad parameters, key reused with other
-# parameters): no money moved for that attempt, but another attempt of the key may have
-# charged. Every other fail error reports the outcome of the key's charge (a decline).
-REQUEST_REJECTION_ERRORS = frozenset({"idempotency_error", "invalid_request_error"})
+# parameters, not enough balance, nothing left to refund): nothing was written for that
+# attempt, but another attempt of the key may have moved money. Every other fail error reports
+# the outcome of the key's movement (a decline, or the network refusing a refund or payout).
+REQUEST_REJECTION_ERRORS = frozenset(
+    {
+        "idempotency_error",
+        "invalid_request_error",
+        "balance_insufficient",
+        "charge_already_refunded",
+        "amount_too_large",
+        "resource_missing",
+        "parameter_unknown",
+        "parameter_missing",
+    }
+)
 
 
 def check(
@@ -47,154 +58,146 @@ def check(
     >>> check(ops, windows, final_state).verdict  # doctest: +SKIP
     <Verdict.VALID: 'valid'>
     """
-    joined = _Joined.build(ops, fault_windows, final_state)
-    anomalies = [
-        *_acknowledged_charges(joined, ops),
-        *_approved_authorizations(joined, final_state.network_authorizations),
-        *_unresolved_charges(joined, final_state.charges),
-        *_contradicted_failures(joined),
-        *_phantom_charges(joined, final_state.charges),
-    ]
+    anomalies: list[Anomaly] = []
+    for join in join_movements(ops, FaultTimeline(fault_windows), final_state):
+        anomalies += [
+            *_acknowledged_movements(join, ops),
+            *_approved_records(join),
+            *_unresolved_movements(join),
+            *_contradicted_failures(join),
+            *_phantom_movements(join),
+        ]
     return decide(NAME, anomalies, undecided_reason=final_state.incomplete_reason)
 
 
-@dataclass(frozen=True)
-class _Joined:
-    """The history and final state indexed once, so that every check is a dict lookup."""
-
-    timeline: FaultTimeline
-    # Whether a missing row really is missing (every final read completed).
-    reads_complete: bool
-    ops_by_scope: dict[Scope, list[Op]]
-    charges_by_id: dict[str, Charge]
-    charges_by_scope: dict[Scope, list[Charge]]
-    approved: dict[str, list[NetworkAuthorization]]
-
-    @classmethod
-    def build(
-        cls, ops: Sequence[Op], fault_windows: Sequence[FaultWindow], final_state: FinalState
-    ) -> "_Joined":
-        return cls(
-            timeline=FaultTimeline(fault_windows),
-            reads_complete=final_state.reads_complete,
-            ops_by_scope=charge_ops_by_scope(ops),
-            charges_by_id={charge.id: charge for charge in final_state.charges},
-            charges_by_scope=charges_by_scope(final_state.charges),
-            approved=approved_by_reference(final_state.network_authorizations),
-        )
-
-    def scope_evidence(self, merchant: str, key: str) -> dict:
-        """Evidence about one key: its ops, its charges and their approved authorizations."""
-        charges = self.charges_by_scope.get((merchant, key), [])
-        authorizations = [found for charge in charges for found in self.approved.get(charge.id, [])]
-        ops = self.ops_by_scope.get((merchant, key), [])
-        return scope_evidence(merchant, key, ops, charges, authorizations, self.timeline)
-
-    def charge_evidence(self, charge: Charge) -> dict:
-        """Evidence about a charge: its key's evidence, or the charge alone when keyless."""
-        if charge.idempotency_key is not None:
-            evidence = self.scope_evidence(charge.merchant, charge.idempotency_key)
-        else:
-            authorizations = self.approved.get(charge.id, [])
-            evidence = scope_evidence(
-                charge.merchant, None, [], [charge], authorizations, self.timeline
-            )
-        return {"charge_id": charge.id, **evidence}
-
-
-def _acknowledged_charges(joined: _Joined, ops: Sequence[Op]) -> Iterator[Anomaly]:
+def _acknowledged_movements(join: MovementJoin, ops: Sequence[Op]) -> Iterator[Anomaly]:
+    kind = join.kind
     for op in ops:
-        if op.f != "charge" or op.type != "ok":
+        if op.f != kind.name or op.type != "ok":
             continue
-        assert op.completion_value is not None, "charge ok carries a value (history contract)"
-        assert op.invoke_value is not None, "charge invoke carries a value (history contract)"
-        charge_id = op.completion_value["charge_id"]
+        assert op.completion_value is not None, "an ok carries a value (history contract)"
+        assert op.invoke_value is not None, "an invoke carries a value (history contract)"
+        movement_id = op.completion_value[kind.id_field]
         amount = op.completion_value["amount"]
-        charge = joined.charges_by_id.get(charge_id)
-        if charge is None and not joined.reads_complete:
+        movement = join.movements_by_id.get(movement_id)
+        if movement is None and not join.reads_complete:
             continue
-        if charge is None:
-            kind, problem = "acknowledged_charge_missing", "is not on the primary"
-        elif charge.amount != amount:
-            kind, problem = "acknowledged_charge_amount_mismatch", f"has amount {charge.amount}"
-        elif charge.state != "SUCCEEDED":
-            kind, problem = "acknowledged_charge_not_succeeded", f"is {charge.state}"
+        mismatches = {} if movement is None else _ownership_mismatches(join, op, movement)
+        if movement is None:
+            problem, detail = "missing", "is not on the primary"
+        elif mismatches:
+            fields = ", ".join(mismatches)
+            problem, detail = "misattributed", f"belongs elsewhere ({fields} differ)"
+        elif (movement.amount, movement.currency) != (amount, op.invoke_value["currency"]):
+            problem, detail = "amount_mismatch", f"records {movement.amount} {movement.currency}"
+        elif movement.state != "SUCCEEDED":
+            problem, detail = "not_succeeded", f"is {movement.state}"
         else:
             continue
         # The op itself is among the key's ops in the evidence; op_index says which one.
-        evidence = joined.scope_evidence(op.invoke_value["merchant"], op.key)
+        evidence = join.scope_evidence(op.invoke_value["merchant"], op.key)
         yield Anomaly(
-            kind,
-            f"op at index {op.invoke_index} was acknowledged ok with charge {charge_id} of "
-            f"amount {amount}, but that charge {problem}",
-            {"charge_id": charge_id, "op_index": op.invoke_index, **evidence},
+            f"acknowledged_{kind.name}_{problem}",
+            f"op at index {op.invoke_index} was acknowledged ok with {kind.name} {movement_id} "
+            f"of amount {amount}, but that {kind.name} {detail}",
+            {
+                f"{kind.name}_id": movement_id,
+                "op_index": op.invoke_index,
+                **_misattribution(movement, mismatches),
+                **evidence,
+            },
         )
 
 
-def _approved_authorizations(
-    joined: _Joined, authorizations: Sequence[NetworkAuthorization]
-) -> Iterator[Anomaly]:
-    for authorization in authorizations:
-        if authorization.outcome != "approved":
+def _misattribution(movement: Movement | None, mismatches: dict[str, dict]) -> dict:
+    # A misattributed row is not among the key's rows in the evidence: show it beside them.
+    if movement is None or not mismatches:
+        return {}
+    return {"mismatches": mismatches, "found": asdict(movement)}
+
+
+def _ownership_mismatches(join: MovementJoin, op: Op, movement: Movement) -> dict[str, dict]:
+    """Fields where the row differs from the request that the op says made it."""
+    assert op.invoke_value is not None, "an invoke carries a value (history contract)"
+    expected = {
+        "merchant": op.invoke_value["merchant"],
+        "idempotency_key": op.key,
+        **{name: op.invoke_value[name] for name in join.kind.invoke_fields},
+    }
+    return {
+        name: {"requested": value, "found": getattr(movement, name)}
+        for name, value in expected.items()
+        if getattr(movement, name) != value
+    }
+
+
+def _approved_records(join: MovementJoin) -> Iterator[Anomaly]:
+    kind = join.kind
+    for record in join.records:
+        if record.outcome != "approved":
             continue
-        charge = joined.charges_by_id.get(authorization.reference)
-        if charge is None and not joined.reads_complete:
+        movement = join.movements_by_id.get(record.reference)
+        if movement is None and not join.reads_complete:
             continue
-        money = f"{authorization.amount} {authorization.currency}"
-        if charge is None:
+        money = f"{record.amount} {record.currency}"
+        described = f"{kind.record_name.replace('_', ' ')} {record.id} moved {money}"
+        if movement is None:
             yield Anomaly(
-                "approved_authorization_without_charge",
-                f"authorization {authorization.id} moved {money} for reference "
-                f"{authorization.reference}, which is no charge on the primary",
-                {"authorization_id": authorization.id, "reference": authorization.reference},
+                f"approved_{kind.record_name}_without_{kind.name}",
+                f"{described} for reference {record.reference}, which is no {kind.name} on "
+                "the primary",
+                join.record_evidence(record),
             )
             continue
-        if charge.state != "SUCCEEDED":
-            kind, problem = "approved_authorization_charge_not_succeeded", f"is {charge.state}"
-        elif (charge.amount, charge.currency) != (authorization.amount, authorization.currency):
-            kind = "approved_authorization_amount_mismatch"
-            problem = f"records {charge.amount} {charge.currency}"
+        if movement.state != "SUCCEEDED":
+            problem, detail = f"{kind.name}_not_succeeded", f"is {movement.state}"
+        elif (movement.amount, movement.currency) != (record.amount, record.currency):
+            problem, detail = "amount_mismatch", f"records {movement.amount} {movement.currency}"
         else:
             continue
         yield Anomaly(
-            kind,
-            f"authorization {authorization.id} moved {money}, but charge {charge.id} {problem}",
-            {"authorization_id": authorization.id, **joined.charge_evidence(charge)},
+            f"approved_{kind.record_name}_{problem}",
+            f"{described}, but {kind.name} {movement.id} {detail}",
+            {f"{kind.record_name}_id": record.id, **join.movement_evidence(movement)},
         )
 
 
-def _unresolved_charges(joined: _Joined, charges: Sequence[Charge]) -> Iterator[Anomaly]:
-    for charge in charges:
-        if charge.state in UNRESOLVED_CHARGE_STATES:
+def _unresolved_movements(join: MovementJoin) -> Iterator[Anomaly]:
+    kind = join.kind
+    for movement in join.movements:
+        if movement.state in UNRESOLVED_STATES:
             yield Anomaly(
-                "charge_unresolved",
-                f"charge {charge.id} is still {charge.state} after recovery quiesced",
-                joined.charge_evidence(charge),
+                f"{kind.name}_unresolved",
+                f"{kind.name} {movement.id} is still {movement.state} after recovery quiesced",
+                join.movement_evidence(movement),
             )
 
 
-def _contradicted_failures(joined: _Joined) -> Iterator[Anomaly]:
-    for (merchant, key), ops in joined.ops_by_scope.items():
+def _contradicted_failures(join: MovementJoin) -> Iterator[Anomaly]:
+    kind = join.kind
+    for (merchant, key), ops in join.ops_by_scope.items():
         if not _failure_acknowledged(ops):
             continue
-        charges = joined.charges_by_scope.get((merchant, key), [])
-        succeeded = [charge.id for charge in charges if charge.state == "SUCCEEDED"]
-        moved = [found.id for charge in charges for found in joined.approved.get(charge.id, [])]
+        movements = join.movements_by_scope.get((merchant, key), [])
+        succeeded = [movement.id for movement in movements if movement.state == "SUCCEEDED"]
+        moved = [record.id for record in join.approved_of(movements)]
         if not (succeeded or moved):
             continue
         failures = [op.invoke_index for op in ops if op.type == "fail"]
         yield Anomaly(
-            "acknowledged_failure_contradicted",
-            f"key {key!r} of {merchant} was acknowledged failed (ops at {failures}), but "
-            f"has SUCCEEDED charges {succeeded} and approved authorizations {moved}",
-            joined.scope_evidence(merchant, key),
+            f"acknowledged_{kind.name}_failure_contradicted",
+            f"{kind.name} key {key!r} of {merchant} was acknowledged failed (ops at "
+            f"{failures}), but has SUCCEEDED {kind.plural} {succeeded} and approved "
+            f"{kind.record_plural.replace('_', ' ')} {moved}",
+            join.scope_evidence(merchant, key),
         )
 
 
 def _failure_acknowledged(ops: list[Op]) -> bool:
-    """Whether the SUT said this key's charge definitely did not happen.
+    """Whether the SUT said this key's movement definitely did not happen.
 
-    Either a fail reported the charge's outcome (a decline), or every attempt was rejected.
+    Either a fail reported the movement's outcome (a decline, a refusal by the network), or
+    every attempt was rejected.
     """
     failures = [op for op in ops if op.type == "fail"]
     if any(op.error not in REQUEST_REJECTION_ERRORS for op in failures):
@@ -202,17 +205,18 @@ def _failure_acknowledged(ops: list[Op]) -> bool:
     return bool(failures) and len(failures) == len(ops)
 
 
-def _phantom_charges(joined: _Joined, charges: Sequence[Charge]) -> Iterator[Anomaly]:
-    for charge in charges:
-        if charge.idempotency_key is None:
-            problem = "has no idempotency key, but every charge op sends one"
-        elif (charge.merchant, charge.idempotency_key) not in joined.ops_by_scope:
-            key = charge.idempotency_key
-            problem = f"has key {key!r}, which no charge op of {charge.merchant} sent"
+def _phantom_movements(join: MovementJoin) -> Iterator[Anomaly]:
+    kind = join.kind
+    for movement in join.movements:
+        if movement.idempotency_key is None:
+            problem = f"has no idempotency key, but every {kind.name} op sends one"
+        elif (movement.merchant, movement.idempotency_key) not in join.ops_by_scope:
+            key = movement.idempotency_key
+            problem = f"has key {key!r}, which no {kind.name} op of {movement.merchant} sent"
         else:
             continue
         yield Anomaly(
-            "phantom_charge",
-            f"charge {charge.id} {problem}",
-            joined.charge_evidence(charge),
+            f"phantom_{kind.name}",
+            f"{kind.name} {movement.id} {problem}",
+            join.movement_evidence(movement),
         )

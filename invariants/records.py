@@ -70,6 +70,11 @@ class Shape:
             for name, kinds in fields.items()
         )
 
+    @property
+    def names(self) -> frozenset[str]:
+        """The names of the fields."""
+        return frozenset(name for name, _ in self._fields)
+
     def check(self, record: dict, where: str) -> None:
         """Raise :class:`RunFileError` naming ``where`` and the first field that does not fit."""
         # One loop of set lookups per record: this runs a million times for a large history.
@@ -93,7 +98,7 @@ def require_choice(record: dict, name: str, choices: frozenset, where: str) -> N
     if value is _MISSING:
         raise RunFileError(f"{where}: missing field {name!r}")
     expected = ", ".join(sorted(json.dumps(choice) for choice in choices))
-    raise RunFileError(f"{where}: field {name!r} must be one of {expected}, got {_shown(value)}")
+    raise RunFileError(f"{where}: field {name!r} must be one of {expected}, got {shown(value)}")
 
 
 @contextmanager
@@ -117,10 +122,10 @@ def _problem(name: str, value: object, kinds: frozenset) -> str:
     if value is _MISSING:
         return f"missing field {name!r}"
     expected = " or ".join(sorted(_KIND_NAMES.get(kind, kind.__name__) for kind in kinds))
-    return f"field {name!r} must be {expected}, got {_shown(value)}"
+    return f"field {name!r} must be {expected}, got {shown(value)}"
 
 
-def _shown(value: object) -> str:
-    # A wrong value may be a whole object; the start of it is enough to recognize it.
+def shown(value: object) -> str:
+    """A value as JSON for an error message, cut short: the start is enough to recognize it."""
     text = json.dumps(value)
     return text if len(text) <= _SHOWN_CHARS_MAX else text[:_SHOWN_CHARS_MAX] + "..."

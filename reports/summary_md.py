@@ -3,6 +3,7 @@
 import json
 from collections.abc import Mapping
 
+from invariants import MOVEMENT_KINDS, MOVEMENT_STATES
 from reports.exit_codes import exit_code
 
 # A summary is read by people: a few examples per invariant say what went wrong; report.json
@@ -85,19 +86,31 @@ def _operations(stats: Mapping) -> str:
         [f, str(counts["ok"]), str(counts["fail"]), str(counts["info"])]
         for f, counts in stats["ops"].items()
     ]
-    keys = stats["keys"]
-    authorizations = ", ".join(
-        f"{outcome} {count}" for outcome, count in stats["network_authorizations"].items()
-    )
-    charges = ", ".join(f"{state} {count}" for state, count in stats["charges"].items())
+    outcomes = ["count", "succeeded", "failed", "indeterminate"]
+    key_rows = [
+        [name, *(str(keys[outcome]) for outcome in outcomes)]
+        for name, keys in stats["keys"].items()
+    ]
     return (
         "## Operations\n\n"
         + _table(["f", "ok", "fail", "info"], rows)
-        + f"\n\nKeys: {keys['count']} (succeeded {keys['succeeded']}, failed {keys['failed']}, "
-        f"indeterminate {keys['indeterminate']}).\n"
-        f"Final charges: {charges}; resolved by recovery {stats['charges_resolved_by_recovery']}.\n"
-        f"Network authorizations: {authorizations}."
+        + "\n\nIdempotency keys (per merchant) by how their attempts ended:\n\n"
+        + _table(["movement", "keys", *outcomes[1:]], key_rows)
+        + "\n\nFinal rows on the primary by state, and their network records by outcome:\n\n"
+        + _final_rows(stats)
     )
+
+
+def _final_rows(stats: Mapping) -> str:
+    states = sorted(MOVEMENT_STATES)
+    rows = []
+    for kind in MOVEMENT_KINDS:
+        records = stats[kind.record_list]
+        outcomes = ", ".join(f"{outcome} {count}" for outcome, count in records.items())
+        recovered = stats[f"{kind.plural}_resolved_by_recovery"]
+        counts = (str(stats[kind.plural][state]) for state in states)
+        rows.append([kind.plural, *counts, str(recovered), f"{kind.record_list}: {outcomes}"])
+    return _table(["rows", *states, "resolved by recovery", "network records"], rows)
 
 
 def _faults(faults: list[Mapping]) -> str:

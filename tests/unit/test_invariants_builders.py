@@ -6,8 +6,35 @@ from invariants import FinalState, InvariantResult, parse_faults, parse_final_st
 
 MERCHANT = "acct_1"
 AMOUNT = 1000
+REFUND_AMOUNT = 400
+PAYOUT_AMOUNT = 700
 # Each history event is this much later than the previous one.
 STEP_NS = 1_000_000
+
+# The lists of final_state.json; the builders fill the movement and network ones.
+FINAL_STATE_LISTS = (
+    "charges",
+    "refunds",
+    "payouts",
+    "idempotency_keys",
+    "ledger_accounts",
+    "ledger_entries",
+    "network_authorizations",
+    "network_refunds",
+    "network_payouts",
+)
+
+
+def final_document(*, complete: bool = True, errors=(), read_time: int = 0, **lists) -> dict:
+    """A final_state.json document; lists not given are empty."""
+    unknown = set(lists) - set(FINAL_STATE_LISTS)
+    assert not unknown, f"no such final state lists: {sorted(unknown)}"
+    return {
+        "complete": complete,
+        "errors": list(errors),
+        "read_time": read_time,
+        **{name: list(lists.get(name, [])) for name in FINAL_STATE_LISTS},
+    }
 
 
 @dataclass
@@ -17,9 +44,15 @@ class Run:
     events: list[dict] = field(default_factory=list)
     fault_events: list[dict] = field(default_factory=list)
     charges: list[dict] = field(default_factory=list)
+    refunds: list[dict] = field(default_factory=list)
+    payouts: list[dict] = field(default_factory=list)
     authorizations: list[dict] = field(default_factory=list)
+    network_refunds: list[dict] = field(default_factory=list)
+    network_payouts: list[dict] = field(default_factory=list)
     complete: bool = True
     errors: list[str] = field(default_factory=list)
+
+    # --- history ----------------------------------------------------------------------------
 
     def op(
         self,
@@ -29,22 +62,70 @@ class Run:
         charge_id: str | None = None,
         amount: int = AMOUNT,
         error: str | None = None,
+        merchant: str = MERCHANT,
     ) -> int:
         """Append a charge op (invoke, then its completion unless ``outcome`` is "open");
         return the invoke's index."""
+        invoke = {"amount": amount, "currency": "usd", "card": "4242424242424242"}
+        ok = {"charge_id": charge_id, "status": "succeeded", "amount": amount}
+        fail = {"charge_id": charge_id, "status": "failed" if charge_id else None}
+        return self._write_op("charge", key, merchant, outcome, invoke, ok, fail, error)
+
+    def refund_op(
+        self,
+        key: str,
+        outcome: str = "ok",
+        *,
+        refund_id: str | None = None,
+        charge_id: str = "ch_1",
+        amount: int = REFUND_AMOUNT,
+        remainder: bool = False,
+        error: str | None = None,
+        merchant: str = MERCHANT,
+    ) -> int:
+        """Append a refund op of ``charge_id``; ``remainder`` asks for what is left of the
+        charge (amount null), and ``amount`` is then the amount acknowledged."""
+        requested = None if remainder else amount
+        invoke = {"charge_id": charge_id, "amount": requested, "currency": "usd"}
+        ok = {"refund_id": refund_id, "charge_id": charge_id, "status": "succeeded"}
+        ok |= {"amount": amount}
+        fail = {"refund_id": refund_id, "status": "failed" if refund_id else None}
+        return self._write_op("refund", key, merchant, outcome, invoke, ok, fail, error)
+
+    def payout_op(
+        self,
+        key: str,
+        outcome: str = "ok",
+        *,
+        payout_id: str | None = None,
+        amount: int = PAYOUT_AMOUNT,
+        error: str | None = None,
+        merchant: str = MERCHANT,
+    ) -> int:
+        """Append a payout op."""
+        invoke = {"amount": amount, "currency": "usd"}
+        ok = {"payout_id": payout_id, "status": "paid", "amount": amount}
+        fail = {"payout_id": payout_id, "status": "failed" if payout_id else None}
+        return self._write_op("payout", key, merchant, outcome, invoke, ok, fail, error)
+
+    def read_op(self, key: str, object_kind: str, object_id: str, *, amount: int = AMOUNT) -> int:
+        """Append an ok read-back of one object, keyed by the write's idempotency key."""
         process = len(self.events)
-        invoke_index = self._event(process, "invoke", key, self._invoke_value(key, amount), None)
-        if outcome == "ok":
-            value = {"charge_id": charge_id, "status": "succeeded", "amount": amount}
-            self._event(process, "ok", key, value | {"replayed": False}, None)
-        elif outcome == "fail":
-            value = {"charge_id": charge_id, "status": "failed" if charge_id else None}
-            self._event(process, "fail", key, value | {"http_status": 402}, error)
-        elif outcome == "info":
-            self._event(process, "info", key, None, error or "timeout")
-        elif outcome != "open":
-            raise ValueError(f"outcome {outcome!r} is none of ok, fail, info, open")
-        return invoke_index
+        invoke = {"merchant": MERCHANT, "object": object_kind, "id": object_id}
+        index = self._event(process, "read", "invoke", key, invoke, None)
+        ok = {"id": object_id, "status": "succeeded", "amount": amount}
+        self._event(process, "read", "ok", key, ok, None)
+        return index
+
+    def balance_op(self, key: str, *, available: int = 0) -> int:
+        """Append an ok balance read of the merchant."""
+        process = len(self.events)
+        index = self._event(process, "balance", "invoke", key, {"merchant": MERCHANT}, None)
+        ok = {"available": {"usd": available}, "pending": {"usd": 0}}
+        self._event(process, "balance", "ok", key, ok, None)
+        return index
+
+    # --- final state: rows on the primary ---------------------------------------------------
 
     def charge(
         self,
@@ -57,35 +138,74 @@ class Run:
         resolved_by: str | None = "api",
     ) -> None:
         """Add a charge row on the primary."""
-        self.charges.append(
-            {
-                "id": charge_id,
-                "merchant": merchant,
-                "idempotency_key": key,
-                "amount": amount,
-                "currency": "usd",
-                "state": state,
-                "failure_code": "card_declined" if state == "FAILED" else None,
-                "resolved_by": resolved_by,
-            }
-        )
+        row = _movement_row(charge_id, key, state, amount, merchant, resolved_by)
+        self.charges.append(row | {"amount_refunded": 0})
+
+    def refund(
+        self,
+        refund_id: str,
+        key: str | None,
+        state: str = "SUCCEEDED",
+        *,
+        charge_id: str = "ch_1",
+        amount: int = REFUND_AMOUNT,
+        merchant: str = MERCHANT,
+        resolved_by: str | None = "api",
+    ) -> None:
+        """Add a refund row on the primary (and count it refunded on its charge)."""
+        row = _movement_row(refund_id, key, state, amount, merchant, resolved_by)
+        self.refunds.append(row | {"charge_id": charge_id, "balance_seen": 10 * AMOUNT})
+        for charge in self.charges:
+            if charge["id"] == charge_id and state == "SUCCEEDED":
+                charge["amount_refunded"] += amount
+
+    def payout(
+        self,
+        payout_id: str,
+        key: str | None,
+        state: str = "SUCCEEDED",
+        *,
+        amount: int = PAYOUT_AMOUNT,
+        merchant: str = MERCHANT,
+        resolved_by: str | None = "api",
+    ) -> None:
+        """Add a payout row on the primary."""
+        row = _movement_row(payout_id, key, state, amount, merchant, resolved_by)
+        self.payouts.append(row | {"balance_seen": 10 * AMOUNT})
+
+    # --- final state: the network's records -------------------------------------------------
 
     def authorization(
         self, reference: str, outcome: str = "approved", *, amount: int = AMOUNT
     ) -> str:
         """Add a network authorization; return its id."""
-        authorization_id = f"auth_{len(self.authorizations)}"
-        self.authorizations.append(
-            {
-                "id": authorization_id,
-                "reference": reference,
-                "amount": amount,
-                "currency": "usd",
-                "outcome": outcome,
-                "decline_code": "card_declined" if outcome == "declined" else None,
-            }
-        )
-        return authorization_id
+        record_id = f"auth_{len(self.authorizations)}"
+        self.authorizations.append(_record_row(record_id, reference, outcome, amount))
+        return record_id
+
+    def network_refund(
+        self,
+        reference: str,
+        outcome: str = "approved",
+        *,
+        amount: int = REFUND_AMOUNT,
+        authorization_id: str = "auth_0",
+    ) -> str:
+        """Add a network refund of the authorization ``authorization_id``; return its id."""
+        record_id = f"nr_{len(self.network_refunds)}"
+        row = _record_row(record_id, reference, outcome, amount)
+        self.network_refunds.append(row | {"authorization_id": authorization_id})
+        return record_id
+
+    def network_payout(
+        self, reference: str, outcome: str = "approved", *, amount: int = PAYOUT_AMOUNT
+    ) -> str:
+        """Add a network payout; return its id."""
+        record_id = f"np_{len(self.network_payouts)}"
+        self.network_payouts.append(_record_row(record_id, reference, outcome, amount))
+        return record_id
+
+    # --- clean movements --------------------------------------------------------------------
 
     def paid(self, key: str, charge_id: str) -> int:
         """A clean charge: ok op, SUCCEEDED charge, one approved authorization."""
@@ -93,6 +213,22 @@ class Run:
         self.charge(charge_id, key)
         self.authorization(charge_id)
         return index
+
+    def refunded(self, key: str, refund_id: str, charge_id: str = "ch_1") -> int:
+        """A clean refund of ``charge_id``: ok op, SUCCEEDED refund, one approved record."""
+        index = self.refund_op(key, "ok", refund_id=refund_id, charge_id=charge_id)
+        self.refund(refund_id, key, charge_id=charge_id)
+        self.network_refund(refund_id)
+        return index
+
+    def paid_out(self, key: str, payout_id: str) -> int:
+        """A clean payout: ok op, SUCCEEDED payout, one approved network payout."""
+        index = self.payout_op(key, "ok", payout_id=payout_id)
+        self.payout(payout_id, key)
+        self.network_payout(payout_id)
+        return index
+
+    # --- faults and checking ----------------------------------------------------------------
 
     def fault(
         self, name: str, start_ns: int, stop_ns: int | None, confirmed: bool | None = True
@@ -104,15 +240,17 @@ class Run:
 
     def final_state(self) -> FinalState:
         return parse_final_state(
-            {
-                "complete": self.complete,
-                "errors": self.errors,
-                "read_time": len(self.events) * STEP_NS,
-                "charges": self.charges,
-                "network_authorizations": self.authorizations,
-                "balances": [],
-                "idempotency_keys": [],
-            }
+            final_document(
+                complete=self.complete,
+                errors=self.errors,
+                read_time=len(self.events) * STEP_NS,
+                charges=self.charges,
+                refunds=self.refunds,
+                payouts=self.payouts,
+                network_authorizations=self.authorizations,
+                network_refunds=self.network_refunds,
+                network_payouts=self.network_payouts,
+            )
         )
 
     def check(self, checker) -> InvariantResult:
@@ -120,20 +258,45 @@ class Run:
         windows = parse_faults(self.fault_events)
         return checker(ops, windows, self.final_state())
 
-    def _invoke_value(self, key: str, amount: int) -> dict:
+    # --- private ----------------------------------------------------------------------------
+
+    def _write_op(
+        self,
+        f: str,
+        key: str,
+        merchant: str,
+        outcome: str,
+        invoke: dict,
+        ok: dict,
+        fail: dict,
+        error: str | None,
+    ) -> int:
+        process = len(self.events)
         attempt = 1 + sum(
-            1 for event in self.events if event["key"] == key and event["type"] == "invoke"
+            1
+            for event in self.events
+            if (event["f"], event["key"], event["type"]) == (f, key, "invoke")
         )
-        return {
-            "merchant": MERCHANT,
-            "amount": amount,
-            "currency": "usd",
-            "card": "4242424242424242",
-            "attempt": attempt,
-        }
+        invoke_value = {"merchant": merchant, **invoke, "attempt": attempt}
+        invoke_index = self._event(process, f, "invoke", key, invoke_value, None)
+        if outcome == "ok":
+            self._event(process, f, "ok", key, ok | {"replayed": False}, None)
+        elif outcome == "fail":
+            self._event(process, f, "fail", key, fail | {"http_status": 402}, error)
+        elif outcome == "info":
+            self._event(process, f, "info", key, None, error or "timeout")
+        elif outcome != "open":
+            raise ValueError(f"outcome {outcome!r} is none of ok, fail, info, open")
+        return invoke_index
 
     def _event(
-        self, process: int, event_type: str, key: str, value: dict | None, error: str | None
+        self,
+        process: int,
+        f: str,
+        event_type: str,
+        key: str,
+        value: dict | None,
+        error: str | None,
     ) -> int:
         index = len(self.events)
         self.events.append(
@@ -142,7 +305,7 @@ class Run:
                 "time": index * STEP_NS,
                 "process": process,
                 "type": event_type,
-                "f": "charge",
+                "f": f,
                 "key": key,
                 "value": value,
                 "error": error,
@@ -166,14 +329,50 @@ class Run:
         )
 
 
+def _movement_row(
+    movement_id: str,
+    key: str | None,
+    state: str,
+    amount: int,
+    merchant: str,
+    resolved_by: str | None,
+) -> dict:
+    return {
+        "id": movement_id,
+        "merchant": merchant,
+        "idempotency_key": key,
+        "amount": amount,
+        "currency": "usd",
+        "state": state,
+        "failure_code": "card_declined" if state == "FAILED" else None,
+        "resolved_by": resolved_by,
+    }
+
+
+def _record_row(record_id: str, reference: str, outcome: str, amount: int) -> dict:
+    return {
+        "id": record_id,
+        "reference": reference,
+        "amount": amount,
+        "currency": "usd",
+        "outcome": outcome,
+        "decline_code": "card_declined" if outcome == "declined" else None,
+    }
+
+
 def clean_run() -> Run:
-    """Two paid keys and one declined key: every checker finds it valid."""
+    """Two paid keys, one declined key, a refund of the first charge, a payout, a read-back
+    and a balance read: every checker finds it valid."""
     run = Run()
     run.paid("k1", "ch_1")
     run.paid("k2", "ch_2")
     run.op("k3", "fail", charge_id="ch_3", error="card_declined")
     run.charge("ch_3", "k3", "FAILED")
     run.authorization("ch_3", "declined")
+    run.refunded("r1", "re_1", "ch_1")
+    run.paid_out("p1", "po_1")
+    run.read_op("k1", "charge", "ch_1")
+    run.balance_op("b1", available=AMOUNT)
     return run
 
 

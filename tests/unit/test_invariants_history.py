@@ -7,8 +7,36 @@ import pytest
 
 from invariants import RunFileError, load_history, ops_by_key, parse_history
 
+BALANCE_OK = {"available": {"usd": 500}, "pending": {}}
+# Valid values of a balance read, the simplest function, by event type.
+BALANCE_VALUES = {"invoke": {"merchant": "acct_1"}, "ok": BALANCE_OK, "fail": {"http_status": 500}}
+REFUND_INVOKE = {
+    "merchant": "acct_1",
+    "charge_id": "ch_1",
+    "amount": 400,
+    "currency": "usd",
+    "attempt": 1,
+}
+REFUND_OK = {
+    "refund_id": "re_1",
+    "charge_id": "ch_1",
+    "status": "succeeded",
+    "amount": 400,
+    "replayed": False,
+}
+PAYOUT_INVOKE = {"merchant": "acct_1", "amount": 700, "currency": "usd", "attempt": 1}
+PAYOUT_OK = {"payout_id": "po_1", "status": "paid", "amount": 700, "replayed": False}
+PAYOUT_FAIL = {"payout_id": "po_1", "status": "failed", "http_status": 200}
+READ_INVOKE = {"merchant": "acct_1", "object": "refund", "id": "re_1"}
+READ_OK = {"id": "re_1", "status": "succeeded", "amount": 400}
+_DEFAULT = object()
 
-def event(index, process, event_type, key="k1", *, value=None, error=None, f="read", time=None):
+
+def event(
+    index, process, event_type, key="k1", *, value=_DEFAULT, error=None, f="balance", time=None
+):
+    if value is _DEFAULT:
+        value = BALANCE_VALUES.get(event_type)
     return {
         "index": index,
         "time": index * 10 if time is None else time,
@@ -116,6 +144,7 @@ def test_line_that_is_not_one_object_names_the_line(tmp_path, line):
         ([event(0, True, "invoke")], "field 'process' must be an integer, got true"),
         ([{"index": 0, "time": 0, "process": 1, "type": "invoke"}], "missing field 'f'"),
         ([event(0, 1, "invoke", f="charge", value={"amount": 5})], "value: missing field"),
+        ([event(0, 1, "invoke", f="charge", value=None)], "a charge invoke must carry a value"),
     ],
 )
 def test_broken_precondition_raises_naming_the_line(events, message):
@@ -123,6 +152,102 @@ def test_broken_precondition_raises_naming_the_line(events, message):
         RunFileError, match=rf"history\.jsonl:{len(events)}: .*{re.escape(message)}"
     ):
         parse_history(events)
+
+
+def test_values_of_refunds_payouts_and_reads_are_accepted():
+    ops = parse_history(
+        [
+            event(0, 1, "invoke", "r1", f="refund", value=REFUND_INVOKE | {"amount": None}),
+            event(1, 1, "ok", "r1", f="refund", value=REFUND_OK),
+            event(2, 2, "invoke", "p1", f="payout", value=PAYOUT_INVOKE),
+            event(3, 2, "info", "p1", f="payout", value=None, error="timeout"),
+            event(4, 3, "invoke", "p1", f="payout", value=PAYOUT_INVOKE | {"attempt": 2}),
+            event(5, 3, "fail", "p1", f="payout", value=PAYOUT_FAIL, error="expired_or_unknown"),
+            event(6, 4, "invoke", "r1", f="read", value=READ_INVOKE),
+            event(7, 4, "ok", "r1", f="read", value=READ_OK),
+        ]
+    )
+
+    assert [(op.f, op.type) for op in ops] == [
+        ("refund", "ok"),
+        ("payout", "info"),
+        ("payout", "fail"),
+        ("read", "ok"),
+    ]
+    assert ops[0].invoke_value["amount"] is None
+
+
+def completed(f, invoke_value, completion_type, completion_value, error=None):
+    """An invoke of ``f`` and its completion, by process 1."""
+    return [
+        event(0, 1, "invoke", f=f, value=invoke_value),
+        event(1, 1, completion_type, f=f, value=completion_value, error=error),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("events", "message"),
+    [
+        (
+            [event(0, 1, "invoke", f="refund", value=REFUND_INVOKE | {"amount": "all"})],
+            "value: field 'amount' must be an integer or null, got \"all\"",
+        ),
+        (
+            [event(0, 1, "invoke", f="refund", value={"merchant": "acct_1", "amount": 5})],
+            "value: missing field 'charge_id'",
+        ),
+        (
+            completed("refund", REFUND_INVOKE, "ok", REFUND_OK | {"status": "pending"}),
+            'value: field \'status\' must be one of "succeeded", got "pending"',
+        ),
+        (
+            completed("refund", REFUND_INVOKE, "fail", {"http_status": 400}, "amount_too_large"),
+            "value: missing field 'refund_id'",
+        ),
+        (
+            completed("payout", PAYOUT_INVOKE, "ok", PAYOUT_OK | {"status": "succeeded"}),
+            'value: field \'status\' must be one of "paid", got "succeeded"',
+        ),
+        (
+            completed("payout", PAYOUT_INVOKE, "fail", None, "balance_insufficient"),
+            "a payout fail must carry a value object",
+        ),
+        (
+            [event(0, 1, "invoke", f="payout", value=PAYOUT_INVOKE | {"amount": 7.5})],
+            "value: field 'amount' must be an integer, got 7.5",
+        ),
+        (
+            [event(0, 1, "invoke", f="read", value=READ_INVOKE | {"object": "customer"})],
+            "value: field 'object' must be one of",
+        ),
+        (
+            completed("read", READ_INVOKE, "ok", {"id": "re_1", "status": "succeeded"}),
+            "value: missing field 'amount'",
+        ),
+        (
+            completed(
+                "balance", BALANCE_VALUES["invoke"], "ok", BALANCE_OK | {"pending": {"usd": "5"}}
+            ),
+            "value: field 'pending' must map currencies to integers, got 'usd': \"5\"",
+        ),
+        (
+            completed("balance", BALANCE_VALUES["invoke"], "ok", BALANCE_OK | {"pending": 3}),
+            "value: field 'pending' must be an object, got 3",
+        ),
+        ([event(0, 1, "invoke", value=None)], "a balance invoke must carry a value object"),
+        ([event(0, 1, "invoke", f="capture")], "field 'f' must be one of"),
+    ],
+)
+def test_bad_values_raise_naming_the_line_and_field(events, message):
+    with pytest.raises(RunFileError, match=rf"history\.jsonl:{len(events)}: ") as raised:
+        parse_history(events)
+
+    assert message in str(raised.value)
+
+
+def test_unknown_function_is_named():
+    with pytest.raises(RunFileError, match='got "capture"'):
+        parse_history([event(0, 1, "invoke", f="capture")])
 
 
 def test_charge_values_are_checked_on_load():

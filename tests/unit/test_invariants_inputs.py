@@ -28,36 +28,55 @@ def fault_event(index, event_type, name, time, *, confirmed=None, fault="toxic",
     }
 
 
+MOVEMENT = {"merchant": "acct_1", "currency": "usd", "failure_code": None, "resolved_by": "api"}
+RECORD = {"currency": "usd", "outcome": "approved", "decline_code": None}
+
+
 def final_document(**overrides):
+    """A final state with one row in every list: a charge, its refund, a payout, the ledger."""
     document = {
         "complete": True,
         "errors": [],
         "read_time": 10,
         "charges": [
-            {
-                "id": "ch_1",
-                "merchant": "acct_1",
-                "idempotency_key": "k1",
-                "amount": 1000,
-                "currency": "usd",
-                "state": "SUCCEEDED",
-                "failure_code": None,
-                "resolved_by": "api",
-            }
+            MOVEMENT
+            | {"id": "ch_1", "idempotency_key": "k1", "amount": 1000, "state": "SUCCEEDED"}
+            | {"amount_refunded": 400}
         ],
-        "network_authorizations": [
-            {
-                "id": "auth_1",
-                "reference": "ch_1",
-                "amount": 1000,
-                "currency": "usd",
-                "outcome": "approved",
-                "decline_code": None,
-            }
+        "refunds": [
+            MOVEMENT
+            | {"id": "re_1", "idempotency_key": "r1", "amount": 400, "state": "SUCCEEDED"}
+            | {"charge_id": "ch_1", "balance_seen": 1000}
         ],
-        "balances": [{"merchant": "acct_1", "available": 1000}],
+        "payouts": [
+            MOVEMENT
+            | {"id": "po_1", "idempotency_key": "p1", "amount": 600, "state": "PROCESSING"}
+            | {"resolved_by": None, "balance_seen": 600}
+        ],
         "idempotency_keys": [
-            {"merchant": "acct_1", "key": "k1", "recovery_point": "finished", "response_code": 200}
+            {"merchant": "acct_1", "key": "k1", "recovery_point": "finished"}
+            | {"response_code": 200, "object_id": "ch_1"},
+            {"merchant": "acct_1", "key": "p1", "recovery_point": "payout_sent"}
+            | {"response_code": None, "object_id": "po_1"},
+        ],
+        "ledger_accounts": [
+            {"id": 1, "merchant": None, "kind": "network", "currency": "usd", "balance": -600},
+            {"id": 2, "merchant": "acct_1", "kind": "available", "currency": "usd"}
+            | {"balance": 600},
+        ],
+        "ledger_entries": [
+            {"id": 1, "transaction_id": 1, "transaction_kind": "charge", "object_id": "ch_1"}
+            | {"account_id": 1, "amount": -1000},
+            {"id": 2, "transaction_id": 1, "transaction_kind": "charge", "object_id": "ch_1"}
+            | {"account_id": 2, "amount": 1000},
+        ],
+        "network_authorizations": [RECORD | {"id": "auth_1", "reference": "ch_1", "amount": 1000}],
+        "network_refunds": [
+            RECORD
+            | {"id": "nr_1", "reference": "re_1", "authorization_id": "auth_1", "amount": 400}
+        ],
+        "network_payouts": [
+            RECORD | {"id": "np_1", "reference": "po_1", "amount": 600, "outcome": "expired"}
         ],
     }
     return document | overrides
@@ -146,10 +165,15 @@ def test_parses_every_row_kind():
 
     assert state.reads_complete
     assert state.incomplete_reason is None
-    assert state.charges[0].state == "SUCCEEDED"
+    assert (state.charges[0].state, state.charges[0].amount_refunded) == ("SUCCEEDED", 400)
+    assert (state.refunds[0].charge_id, state.refunds[0].balance_seen) == ("ch_1", 1000)
+    assert (state.payouts[0].state, state.payouts[0].resolved_by) == ("PROCESSING", None)
+    assert state.idempotency_keys[1].object_id == "po_1"
+    assert state.ledger_accounts[0].merchant is None
+    assert sum(entry.amount for entry in state.ledger_entries) == 0
     assert state.network_authorizations[0].reference == "ch_1"
-    assert state.balances[0].available == 1000
-    assert state.idempotency_keys[0].recovery_point == "finished"
+    assert state.network_refunds[0].authorization_id == "auth_1"
+    assert state.network_payouts[0].outcome == "expired"
 
 
 def test_incomplete_reads_say_why():
@@ -166,6 +190,9 @@ def test_incomplete_reads_say_why():
         ({"errors": [3]}, "errors[0] must be a string"),
         ({"charges": [{"id": "ch_1"}]}, "charges[0]: missing field 'merchant'"),
         ({"network_authorizations": ["auth_1"]}, "network_authorizations[0]: expected an object"),
+        ({"refunds": None}, "field 'refunds' must be a list, got null"),
+        ({"network_payouts": [{"id": "np_1"}]}, "network_payouts[0]: missing field 'reference'"),
+        ({"ledger_entries": [{"id": "1"}]}, "ledger_entries[0]: field 'id' must be an integer"),
     ],
 )
 def test_broken_final_state_names_the_field(overrides, message):
@@ -175,19 +202,56 @@ def test_broken_final_state_names_the_field(overrides, message):
     assert message in str(raised.value)
 
 
-def test_unknown_charge_state_names_the_row():
+def test_missing_list_is_named():
     document = final_document()
-    document["charges"][0]["state"] = "DONE"
+    del document["network_refunds"]
 
-    with pytest.raises(RunFileError, match=r"charges\[0\]: field 'state' must be one of"):
+    with pytest.raises(RunFileError, match="missing field 'network_refunds'"):
         parse_final_state(document)
 
 
-def test_repeated_charge_id_is_refused():
+@pytest.mark.parametrize(
+    ("name", "field", "value", "message"),
+    [
+        ("charges", "state", "DONE", r"charges\[0\]: field 'state' must be one of"),
+        ("refunds", "state", "REFUNDED", r"refunds\[0\]: field 'state' must be one of"),
+        ("payouts", "resolved_by", "cron", r"payouts\[0\]: field 'resolved_by' must be one of"),
+        ("refunds", "charge_id", None, r"refunds\[0\]: field 'charge_id' must be a string"),
+        ("payouts", "balance_seen", "600", r"payouts\[0\]: field 'balance_seen' must be an"),
+        ("charges", "amount_refunded", None, r"charges\[0\]: field 'amount_refunded' must be"),
+        (
+            "network_refunds",
+            "outcome",
+            "reversed",
+            r"network_refunds\[0\]: field 'outcome' must be one of",
+        ),
+        ("idempotency_keys", "object_id", 5, r"idempotency_keys\[0\]: field 'object_id' must"),
+    ],
+)
+def test_bad_row_value_names_the_row_and_field(name, field, value, message):
     document = final_document()
-    document["charges"].append(dict(document["charges"][0]))
+    document[name][0][field] = value
 
-    with pytest.raises(RunFileError, match=r"charges\[1\]: id 'ch_1' appears twice"):
+    with pytest.raises(RunFileError, match=message):
+        parse_final_state(document)
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        ("charges", r"charges\[1\]: id 'ch_1' appears twice \(first at charges\[0\]\)"),
+        ("refunds", r"refunds\[1\]: id 're_1' appears twice"),
+        ("payouts", r"payouts\[1\]: id 'po_1' appears twice"),
+        ("ledger_entries", r"ledger_entries\[2\]: id 1 appears twice"),
+        ("network_refunds", r"network_refunds\[1\]: id 'nr_1' appears twice"),
+        ("idempotency_keys", r"idempotency_keys\[2\]: \(merchant, key\) \('acct_1', 'k1'\)"),
+    ],
+)
+def test_repeated_identity_is_refused(name, message):
+    document = final_document()
+    document[name].append(dict(document[name][0]))
+
+    with pytest.raises(RunFileError, match=message):
         parse_final_state(document)
 
 
@@ -204,8 +268,8 @@ def test_final_state_that_is_not_json_names_the_file(tmp_path):
 
 def test_load_run_reads_the_three_inputs(tmp_path):
     history = [
-        {"index": 0, "time": 1, "process": 0, "type": "invoke", "f": "read", "key": "k"}
-        | {"value": None, "error": None},
+        {"index": 0, "time": 1, "process": 0, "type": "invoke", "f": "balance", "key": "b"}
+        | {"value": {"merchant": "acct_1"}, "error": None},
     ]
     (tmp_path / "history.jsonl").write_text(json.dumps(history[0]) + "\n", encoding="utf-8")
     (tmp_path / "faults.jsonl").write_text("", encoding="utf-8")

@@ -1,7 +1,16 @@
 """no_lost_write: each anomaly kind is found; info ops count as possibly happened."""
 
+import pytest
+
 from invariants import Verdict, no_double_charge, no_lost_write
-from tests.unit.test_invariants_builders import AMOUNT, clean_run, kinds
+from tests.unit.test_invariants_builders import (
+    AMOUNT,
+    MERCHANT,
+    PAYOUT_AMOUNT,
+    REFUND_AMOUNT,
+    clean_run,
+    kinds,
+)
 
 
 def test_no_lost_write_clean_run_is_valid():
@@ -90,7 +99,7 @@ def test_declined_key_with_succeeded_charge_contradicts_the_acknowledged_failure
 
     result = run.check(no_lost_write.check)
 
-    assert kinds(result) == ["acknowledged_failure_contradicted"]
+    assert kinds(result) == ["acknowledged_charge_failure_contradicted"]
     assert result.anomalies[0].evidence["op_indexes"] == [index]
 
 
@@ -101,7 +110,7 @@ def test_declined_key_with_only_an_approved_authorization_is_contradicted():
     run.charge("ch_9", "k9", "FAILED")
     run.authorization("ch_9")
 
-    assert "acknowledged_failure_contradicted" in kinds(run.check(no_lost_write.check))
+    assert "acknowledged_charge_failure_contradicted" in kinds(run.check(no_lost_write.check))
 
 
 def test_idempotency_error_after_a_success_is_no_contradiction():
@@ -118,7 +127,7 @@ def test_key_whose_every_attempt_was_rejected_must_have_no_charge():
     run.charge("ch_9", "k9")
     run.authorization("ch_9")
 
-    assert kinds(run.check(no_lost_write.check)) == ["acknowledged_failure_contradicted"]
+    assert kinds(run.check(no_lost_write.check)) == ["acknowledged_charge_failure_contradicted"]
 
 
 def test_phantom_charge_of_a_key_never_invoked():
@@ -170,3 +179,192 @@ def test_missing_rows_do_not_count_when_reads_are_incomplete():
 
     assert result.verdict is Verdict.UNKNOWN
     assert result.anomalies == ()
+
+
+# --- refunds and payouts ------------------------------------------------------------------
+
+
+def test_acknowledged_payout_that_failed_on_the_primary():
+    run = clean_run()
+    index = run.payout_op("p9", "ok", payout_id="po_9")
+    run.payout("po_9", "p9", "FAILED")
+
+    result = run.check(no_lost_write.check)
+
+    assert kinds(result) == ["acknowledged_payout_not_succeeded"]
+    evidence = result.anomalies[0].evidence
+    assert (evidence["movement"], evidence["payout_id"], evidence["op_index"]) == (
+        "payout",
+        "po_9",
+        index,
+    )
+    assert evidence["payouts"][0]["state"] == "FAILED"
+
+
+def test_acknowledged_refund_missing_from_primary():
+    run = clean_run()
+    run.refund_op("r9", "ok", refund_id="re_9")
+
+    assert kinds(run.check(no_lost_write.check)) == ["acknowledged_refund_missing"]
+
+
+def test_acknowledged_refund_that_belongs_to_another_key():
+    # The API answered r9 with the refund made for r1: r9's own refund is lost.
+    run = clean_run()
+    run.refund_op("r9", "ok", refund_id="re_1")
+
+    result = run.check(no_lost_write.check)
+
+    assert kinds(result) == ["acknowledged_refund_misattributed"]
+    evidence = result.anomalies[0].evidence
+    assert evidence["mismatches"] == {"idempotency_key": {"requested": "r9", "found": "r1"}}
+    assert evidence["found"]["id"] == "re_1"
+    assert (evidence["key"], evidence["refund_ids"]) == ("r9", [])
+
+
+def test_acknowledged_charge_that_belongs_to_another_key():
+    # Matching the id alone would pass this: k9 was answered with k1's charge.
+    run = clean_run()
+    index = run.op("k9", "ok", charge_id="ch_1")
+
+    result = run.check(no_lost_write.check)
+
+    assert kinds(result) == ["acknowledged_charge_misattributed"]
+    assert result.anomalies[0].evidence["op_index"] == index
+
+
+def test_acknowledged_refund_of_another_charge_or_merchant():
+    run = clean_run()
+    run.refund_op("r9", "ok", refund_id="re_9", charge_id="ch_2")
+    run.refund("re_9", "r9", charge_id="ch_1", merchant="acct_2")
+    run.network_refund("re_9")
+
+    result = run.check(no_lost_write.check)
+
+    assert "acknowledged_refund_misattributed" in kinds(result)
+    mismatches = result.anomalies[0].evidence["mismatches"]
+    assert mismatches == {
+        "merchant": {"requested": MERCHANT, "found": "acct_2"},
+        "charge_id": {"requested": "ch_2", "found": "ch_1"},
+    }
+
+
+def test_acknowledged_refund_of_the_remainder_matches_the_acknowledged_amount():
+    run = clean_run()
+    run.refund_op("r9", "ok", refund_id="re_9", charge_id="ch_2", remainder=True)
+    run.refund("re_9", "r9", charge_id="ch_2")
+    run.network_refund("re_9", authorization_id="auth_1")
+
+    assert run.check(no_lost_write.check).verdict is Verdict.VALID
+
+
+def test_approved_network_payout_without_any_payout():
+    run = clean_run()
+    record_id = run.network_payout("po_nowhere")
+
+    result = run.check(no_lost_write.check)
+
+    assert kinds(result) == ["approved_network_payout_without_payout"]
+    evidence = result.anomalies[0].evidence
+    assert (evidence["network_payout_id"], evidence["reference"]) == (record_id, "po_nowhere")
+    assert evidence["network_payout"]["amount"] == PAYOUT_AMOUNT
+
+
+def test_approved_network_refund_of_other_amount_than_its_refund():
+    run = clean_run()
+    run.refund_op("r9", "info")
+    run.refund("re_9", "r9", charge_id="ch_2", resolved_by="recovery")
+    run.network_refund("re_9", amount=REFUND_AMOUNT + 1, authorization_id="auth_1")
+
+    assert kinds(run.check(no_lost_write.check)) == ["approved_network_refund_amount_mismatch"]
+
+
+def test_refund_left_processing():
+    run = clean_run()
+    run.refund_op("r9", "info")
+    run.refund("re_9", "r9", "PROCESSING", resolved_by=None)
+
+    assert kinds(run.check(no_lost_write.check)) == ["refund_unresolved"]
+
+
+def test_phantom_refund_of_a_key_no_refund_op_sent():
+    run = clean_run()
+    run.refund("re_ghost", "r_never")
+    run.network_refund("re_ghost")
+
+    result = run.check(no_lost_write.check)
+
+    assert kinds(result) == ["phantom_refund"]
+    assert result.anomalies[0].evidence["refund_id"] == "re_ghost"
+
+
+@pytest.mark.parametrize("key", ["k1", "p1"])
+def test_refund_whose_key_only_other_ops_sent_is_a_phantom(key):
+    # k1 was sent by a charge op and a read-back, p1 by a payout op: neither asked for a refund.
+    run = clean_run()
+    run.refund("re_9", key, "FAILED")
+
+    assert kinds(run.check(no_lost_write.check)) == ["phantom_refund"]
+
+
+def test_acknowledged_payout_failure_contradicted_by_an_approved_record():
+    # The bank answered "expired", the payout failed, and yet the bank's records say it paid.
+    run = clean_run()
+    index = run.payout_op("p9", "fail", payout_id="po_9", error="expired_or_unknown")
+    run.payout("po_9", "p9", "FAILED")
+    record_id = run.network_payout("po_9")
+
+    result = run.check(no_lost_write.check)
+
+    assert kinds(result) == [
+        "approved_network_payout_payout_not_succeeded",
+        "acknowledged_payout_failure_contradicted",
+    ]
+    evidence = result.anomalies[1].evidence
+    assert (evidence["op_indexes"], evidence["network_payout_ids"]) == ([index], [record_id])
+
+
+@pytest.mark.parametrize(
+    ("f", "error"),
+    [
+        ("payout", "balance_insufficient"),
+        ("refund", "charge_already_refunded"),
+        ("charge", "parameter_missing"),
+    ],
+)
+def test_rejected_attempt_then_ok_of_the_same_key_is_no_contradiction(f, error):
+    run = clean_run()
+    if f == "payout":
+        run.payout_op("p9", "fail", error=error)
+        run.paid_out("p9", "po_9")
+    elif f == "refund":
+        run.refund_op("r9", "fail", charge_id="ch_2", error=error)
+        run.refunded("r9", "re_9", charge_id="ch_2")
+        run.network_refunds[-1]["authorization_id"] = "auth_1"
+    else:
+        run.op("k9", "fail", error=error)
+        run.paid("k9", "ch_9")
+
+    assert run.check(no_lost_write.check).verdict is Verdict.VALID
+
+
+def test_payout_key_whose_only_attempt_was_rejected_must_have_no_payout():
+    run = clean_run()
+    run.payout_op("p9", "fail", error="balance_insufficient")
+    run.payout("po_9", "p9")
+    run.network_payout("po_9")
+
+    assert kinds(run.check(no_lost_write.check)) == ["acknowledged_payout_failure_contradicted"]
+
+
+def test_missing_refunds_and_payouts_do_not_count_when_reads_are_incomplete():
+    run = clean_run()
+    run.refund_op("r9", "ok", refund_id="re_9")
+    run.network_payout("po_elsewhere")
+    run.errors = ["primary: connection reset"]
+
+    result = run.check(no_lost_write.check)
+
+    assert result.verdict is Verdict.UNKNOWN
+    assert result.anomalies == ()
+    assert "primary: connection reset" in result.error

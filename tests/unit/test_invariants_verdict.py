@@ -13,20 +13,11 @@ from invariants import (
     parse_final_state,
     run_checker,
 )
+from tests.unit.test_invariants_builders import final_document
 
 VALID, INVALID, UNKNOWN = Verdict.VALID, Verdict.INVALID, Verdict.UNKNOWN
 
-EMPTY_STATE = parse_final_state(
-    {
-        "complete": True,
-        "errors": [],
-        "read_time": 0,
-        "charges": [],
-        "network_authorizations": [],
-        "balances": [],
-        "idempotency_keys": [],
-    }
-)
+EMPTY_STATE = parse_final_state(final_document())
 
 
 @pytest.mark.parametrize(

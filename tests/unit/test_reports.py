@@ -102,10 +102,50 @@ def test_report_stats_count_keys_recovery_and_authorizations(tmp_path):
     stats = write(tmp_path, run)["stats"]
 
     assert stats["ops"]["charge"] == {"ok": 3, "fail": 1, "info": 2}
-    assert stats["keys"] == {"count": 5, "succeeded": 3, "failed": 1, "indeterminate": 1}
+    assert stats["keys"]["charge"] == {"count": 5, "succeeded": 3, "failed": 1, "indeterminate": 1}
     assert stats["charges_resolved_by_recovery"] == 1
     assert stats["charges"] == {"FAILED": 1, "PENDING": 0, "PROCESSING": 0, "SUCCEEDED": 3}
     assert stats["network_authorizations"] == {"approved": 3, "declined": 1, "expired": 0}
+
+
+def test_report_stats_count_refunds_payouts_reads_and_balances(tmp_path):
+    run = clean_run()
+    run.refund_op("r9", "info", charge_id="ch_2")
+    run.refund("re_9", "r9", charge_id="ch_2", resolved_by="recovery")
+    run.network_refund("re_9", authorization_id="auth_1")
+    run.payout_op("p9", "fail", payout_id="po_9", error="expired_or_unknown")
+    run.payout("po_9", "p9", "FAILED")
+    run.network_payout("po_9", "expired")
+    # A payout key reused by another merchant is another key.
+    run.payout_op("p1", "info", merchant="acct_2")
+
+    report = write(tmp_path, run)
+    stats = report["stats"]
+
+    assert report["verdict"] == "valid"
+    assert stats["ops"]["refund"] == {"ok": 1, "fail": 0, "info": 1}
+    assert stats["ops"]["payout"] == {"ok": 1, "fail": 1, "info": 1}
+    assert stats["ops"]["read"] == {"ok": 1, "fail": 0, "info": 0}
+    assert stats["ops"]["balance"] == {"ok": 1, "fail": 0, "info": 0}
+    assert stats["keys"]["refund"] == {"count": 2, "succeeded": 1, "failed": 0, "indeterminate": 1}
+    assert stats["keys"]["payout"] == {"count": 3, "succeeded": 1, "failed": 1, "indeterminate": 1}
+    assert stats["refunds"] == {"FAILED": 0, "PENDING": 0, "PROCESSING": 0, "SUCCEEDED": 2}
+    assert stats["refunds_resolved_by_recovery"] == 1
+    assert stats["payouts"] == {"FAILED": 1, "PENDING": 0, "PROCESSING": 0, "SUCCEEDED": 1}
+    assert stats["payouts_resolved_by_recovery"] == 0
+    assert stats["network_refunds"] == {"approved": 2, "declined": 0, "expired": 0}
+    assert stats["network_payouts"] == {"approved": 1, "declined": 0, "expired": 1}
+    summary = (tmp_path / "summary.md").read_text()
+    assert "| refund | 1 | 0 | 1 |" in summary
+    assert "| payout | 3 | 1 | 1 | 1 |" in summary
+    assert (
+        "| refunds | 0 | 0 | 0 | 2 | 1 | network_refunds: approved 2, declined 0, expired 0 |"
+        in (summary)
+    )
+    assert (
+        "| payouts | 1 | 0 | 0 | 1 | 0 | network_payouts: approved 1, declined 0, expired 1 |"
+        in (summary)
+    )
 
 
 def test_invalid_invariant_makes_the_report_invalid_with_evidence(tmp_path):

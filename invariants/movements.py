@@ -1,0 +1,86 @@
+"""The three kinds of money movement (charge, refund, payout) as one table.
+
+Each kind names its history function, its rows on the primary, its records on the network and
+the words its anomalies and evidence use, so that every checker runs one code path over the
+table instead of one copy per kind.
+
+>>> [kind.name for kind in MOVEMENT_KINDS]
+['charge', 'refund', 'payout']
+>>> (REFUND.plural, REFUND.record_plural, CHARGE.record_plural)
+('refunds', 'network_refunds', 'authorizations')
+"""
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from invariants.final_state import ROW_LISTS, FinalState, Movement, NetworkRecord
+from invariants.history import HISTORY_FUNCTIONS
+
+
+@dataclass(frozen=True)
+class MovementKind:
+    """One kind of money movement and where its facts are found."""
+
+    # The history function ``f`` of its writes, and the noun of its anomalies: "refund".
+    name: str
+    # How ok and fail values name the object: "refund_id".
+    id_field: str
+    # The noun of its network records: "network_refund" (a charge's are "authorization").
+    record_name: str
+    # The final state's list of those records: "network_refunds".
+    record_list: str
+    # Invoke fields the object must carry too, besides merchant and key: a refund's charge_id.
+    invoke_fields: tuple[str, ...]
+    objects: Callable[[FinalState], Sequence[Movement]]
+    records: Callable[[FinalState], Sequence[NetworkRecord]]
+
+    @property
+    def plural(self) -> str:
+        """The final state's list of its objects, and their key in evidence: "refunds"."""
+        return f"{self.name}s"
+
+    @property
+    def record_plural(self) -> str:
+        """The key of its network records in evidence: "network_refunds"."""
+        return f"{self.record_name}s"
+
+
+CHARGE = MovementKind(
+    name="charge",
+    id_field="charge_id",
+    record_name="authorization",
+    record_list="network_authorizations",
+    invoke_fields=(),
+    objects=lambda state: state.charges,
+    records=lambda state: state.network_authorizations,
+)
+REFUND = MovementKind(
+    name="refund",
+    id_field="refund_id",
+    record_name="network_refund",
+    record_list="network_refunds",
+    invoke_fields=("charge_id",),
+    objects=lambda state: state.refunds,
+    records=lambda state: state.network_refunds,
+)
+PAYOUT = MovementKind(
+    name="payout",
+    id_field="payout_id",
+    record_name="network_payout",
+    record_list="network_payouts",
+    invoke_fields=(),
+    objects=lambda state: state.payouts,
+    records=lambda state: state.network_payouts,
+)
+MOVEMENT_KINDS = (CHARGE, REFUND, PAYOUT)
+
+
+def _assert_table_matches_run_files() -> None:
+    # The table names history functions and final state lists: keep them in step.
+    for kind in MOVEMENT_KINDS:
+        assert kind.name in HISTORY_FUNCTIONS, f"{kind.name} is no history function"
+        assert kind.plural in ROW_LISTS, f"{kind.plural} is no final state list"
+        assert kind.record_list in ROW_LISTS, f"{kind.record_list} is no final state list"
+
+
+_assert_table_matches_run_files()
