@@ -19,8 +19,8 @@ from scenarios.event_log import EventLog, RunClock
 from scenarios.observe.final_reads import processing_count, read_final_state
 from scenarios.provenance import PROJECT_ROOT, collect_provenance
 from scenarios.scenario import Scenario
-from scenarios.workload.client import ChargeClient
-from scenarios.workload.plan import plan_charges
+from scenarios.workload.client import WorkloadClient
+from scenarios.workload.plan import plan_ops
 from system_under_test.deploy import postgres
 from system_under_test.deploy.local import LocalTopology
 from system_under_test.deploy.ports import require_free
@@ -63,7 +63,7 @@ def _write_json(path: Path, document: object) -> None:
 
 
 async def _wait_quiesced(dsn: str, timeout_s: float, clock: RunClock) -> bool:
-    """Wait until no charge is PENDING or PROCESSING, at most `timeout_s`."""
+    """Wait until no charge, refund or payout is PENDING or PROCESSING, at most `timeout_s`."""
     deadline_s = clock.now_s() + timeout_s
     while True:
         try:
@@ -87,7 +87,7 @@ async def drive(
     history = EventLog(run_dir / invariants.HISTORY_FILE, clock)
     fault_log = EventLog(run_dir / invariants.FAULTS_FILE, clock)
     workload = scenario.workload
-    plans = plan_charges(workload, scenario=scenario.name, seed=scenario.seed)
+    plans = plan_ops(workload, scenario=scenario.name, seed=scenario.seed)
     heal_problems: list[str] = []
     cut_off: list[str] = []
     try:
@@ -101,17 +101,14 @@ async def drive(
                 now_s=clock.now_s,
             )
             clients = [
-                ChargeClient(
+                WorkloadClient(
                     client=number,
                     api_url=endpoints.api_url,
                     api_keys=[merchant.api_key for merchant in endpoints.merchants],
                     merchants=[merchant.id for merchant in endpoints.merchants],
-                    currency=workload.currency,
-                    retry=workload.retry,
-                    request_timeout_s=workload.request_timeout_s,
+                    workload=workload,
                     history=history,
                     clock=clock,
-                    clients=workload.clients,
                     seed=scenario.seed,
                 )
                 for number in range(workload.clients)

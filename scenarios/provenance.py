@@ -55,6 +55,8 @@ def collect_provenance(
                 "clients": scenario.workload.clients,
                 "rate_per_s": scenario.workload.rate_per_s,
                 "duration_s": scenario.workload.duration_s,
+                "mix": scenario.workload.mix,
+                "request_timeout_s": scenario.workload.request_timeout_s,
             },
             "faults": [step.name for step in scenario.faults],
             "invariants": list(scenario.invariants),

@@ -5,7 +5,7 @@ errors name the bad key and value, so a broken file fails before anything starts
 """
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +17,9 @@ SCENARIO_DIRECTORY = Path(__file__).parent / "files"
 LINK_NAMES = ["api", "pg_primary", "pg_replica", "replication", "network"]
 TOXIC_TYPES = ["latency", "timeout", "reset_peer"]
 KILLABLE_SERVICES = ["api", "worker", "network"]
+
+# What a client may be planned to do; every ok write is also read back (`read_back`).
+OP_KINDS = ("charge", "refund", "payout", "balance")
 
 _POSITIVE = {"type": "number", "exclusiveMinimum": 0}
 _NON_NEGATIVE = {"type": "number", "minimum": 0}
@@ -55,6 +58,14 @@ SCHEMA: dict[str, Any] = {
                     "additionalProperties": _NON_NEGATIVE,
                 },
                 "request_timeout_s": _POSITIVE,
+                "mix": {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "minProperties": 1,
+                    "properties": {kind: _NON_NEGATIVE for kind in OP_KINDS},
+                },
+                "full_refund_share": {"type": "number", "minimum": 0, "maximum": 1},
+                "read_back": {"type": "boolean"},
                 "retry": {
                     "type": "object",
                     "additionalProperties": False,
@@ -138,6 +149,12 @@ class Workload:
     cards: dict[str, float]
     request_timeout_s: float
     retry: RetryPolicy
+    # Weight of each planned op kind; a refund refunds an earlier charge of the same client.
+    mix: dict[str, float] = field(default_factory=lambda: {"charge": 1.0})
+    # Share of refunds that ask for the whole remainder (no amount); the rest are partial.
+    full_refund_share: float = 0.5
+    # Read every acknowledged write back at once, on the primary.
+    read_back: bool = True
 
 
 @dataclass(frozen=True)
@@ -211,6 +228,9 @@ def _validate(data: object, path: Path, known_invariants: frozenset[str] | None)
         raise ScenarioError(f"{path}: workload.amount: min {amount['min']} > max {amount['max']}")
     if not any(weight > 0 for weight in workload.get("cards", {"x": 1}).values()):
         raise ScenarioError(f"{path}: workload.cards: every weight is 0")
+    mix = workload.get("mix", {"charge": 1})
+    if mix.get("charge", 0) <= 0:
+        raise ScenarioError(f"{path}: workload.mix: charge needs a weight above 0")
     names = [fault["name"] for fault in data.get("faults", [])]
     duplicates = sorted({name for name in names if names.count(name) > 1})
     if duplicates:
@@ -283,6 +303,11 @@ def load_scenario(name_or_path: str, *, known_invariants: frozenset[str] | None 
             cards=dict(workload.get("cards", {"4242424242424242": 1.0})),
             request_timeout_s=float(workload.get("request_timeout_s", 10)),
             retry=RetryPolicy(**retry),
+            mix={
+                kind: float(weight) for kind, weight in workload.get("mix", {"charge": 1}).items()
+            },
+            full_refund_share=float(workload.get("full_refund_share", 0.5)),
+            read_back=bool(workload.get("read_back", True)),
         ),
         faults=tuple(_fault_step(fault) for fault in data.get("faults", [])),
         quiesce_timeout_s=float(data.get("quiesce", {}).get("timeout_s", 60)),

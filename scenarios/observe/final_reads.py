@@ -1,4 +1,5 @@
-"""Final reads after the faults are healed: the primary's rows and the network's records.
+"""Final reads after the faults are healed: the primary's rows (movements, keys, the whole
+ledger) and the network's records of every kind.
 
 They go straight to the primary and the network simulator, around the proxy, so that no fault
 can shape them. Each read retries a bounded number of times; what still fails is listed in
@@ -17,27 +18,40 @@ READ_TIMEOUT_S = 30.0
 # Pages of the network's records; bounds the read to 10M records.
 NETWORK_PAGES_MAX = 10_000
 
-CHARGES_QUERY = """
-SELECT id, merchant_id AS merchant, idempotency_key, amount, currency, state, failure_code,
-       resolved_by
-FROM charges ORDER BY created_at, id
+_MOVEMENT_COLUMNS = """id, merchant_id AS merchant, idempotency_key, amount, currency, state,
+       failure_code, resolved_by"""
+# One query per list of final_state.json, all read in one snapshot.
+PRIMARY_QUERIES = {
+    "charges": f"SELECT {_MOVEMENT_COLUMNS}, amount_refunded FROM charges ORDER BY created_at, id",
+    "refunds": f"SELECT {_MOVEMENT_COLUMNS}, charge_id, balance_seen FROM refunds "
+    "ORDER BY created_at, id",
+    "payouts": f"SELECT {_MOVEMENT_COLUMNS}, balance_seen FROM payouts ORDER BY created_at, id",
+    "idempotency_keys": "SELECT merchant_id AS merchant, key, recovery_point, response_code, "
+    "object_id FROM idempotency_keys ORDER BY id",
+    "ledger_accounts": "SELECT id, merchant_id AS merchant, kind, currency, balance "
+    "FROM accounts ORDER BY id",
+    "ledger_entries": "SELECT e.id, e.transaction_id, t.kind AS transaction_kind, t.object_id, "
+    "e.account_id, e.amount FROM ledger_entries e "
+    "JOIN ledger_transactions t ON t.id = e.transaction_id ORDER BY e.id",
+}
+# What the network's records of each kind are called in final_state.json, and their fields.
+NETWORK_LISTS = {
+    "authorizations": ("network_authorizations", ("id", "reference", "amount", "currency")),
+    "refunds": ("network_refunds", ("id", "reference", "authorization_id", "amount", "currency")),
+    "payouts": ("network_payouts", ("id", "reference", "amount", "currency")),
+}
+UNRESOLVED_QUERY = """
+SELECT (SELECT count(*) FROM charges WHERE state IN ('PENDING', 'PROCESSING'))
+     + (SELECT count(*) FROM refunds WHERE state IN ('PENDING', 'PROCESSING'))
+     + (SELECT count(*) FROM payouts WHERE state IN ('PENDING', 'PROCESSING'))
 """
-KEYS_QUERY = """
-SELECT merchant_id AS merchant, key, recovery_point, response_code
-FROM idempotency_keys ORDER BY id
-"""
-BALANCES_QUERY = """
-SELECT merchant_id AS merchant, currency, balance AS available
-FROM accounts WHERE merchant_id IS NOT NULL ORDER BY merchant_id, currency
-"""
-PROCESSING_QUERY = "SELECT count(*) FROM charges WHERE state IN ('PENDING', 'PROCESSING')"
 
 
 async def processing_count(dsn: str) -> int:
-    """How many charges are not final yet (PENDING or PROCESSING) on the primary."""
+    """How many charges, refunds and payouts are not final yet (PENDING or PROCESSING)."""
     connection = await asyncpg.connect(dsn, timeout=READ_TIMEOUT_S)
     try:
-        return await connection.fetchval(PROCESSING_QUERY, timeout=READ_TIMEOUT_S)
+        return await connection.fetchval(UNRESOLVED_QUERY, timeout=READ_TIMEOUT_S)
     finally:
         await connection.close()
 
@@ -45,46 +59,48 @@ async def processing_count(dsn: str) -> int:
 async def _read_primary(dsn: str) -> dict[str, list[dict[str, Any]]]:
     connection = await asyncpg.connect(dsn, timeout=READ_TIMEOUT_S)
     try:
-        # One snapshot for all three reads, so they agree with each other.
+        # One snapshot for every read, so they agree with each other.
         async with connection.transaction(isolation="repeatable_read", readonly=True):
             return {
                 name: [dict(row) for row in await connection.fetch(query, timeout=READ_TIMEOUT_S)]
-                for name, query in (
-                    ("charges", CHARGES_QUERY),
-                    ("idempotency_keys", KEYS_QUERY),
-                    ("balances", BALANCES_QUERY),
-                )
+                for name, query in PRIMARY_QUERIES.items()
             }
     finally:
         await connection.close()
 
 
-async def _read_network(url: str) -> list[dict[str, Any]]:
-    records: list[dict[str, Any]] = []
-    after_seq = 0
+async def _read_network(url: str) -> dict[str, list[dict[str, Any]]]:
     timeout = aiohttp.ClientTimeout(total=READ_TIMEOUT_S)
     async with aiohttp.ClientSession(timeout=timeout) as session:
-        for _ in range(NETWORK_PAGES_MAX):
-            async with session.get(
-                f"{url}/v1/authorizations", params={"after_seq": str(after_seq)}
-            ) as response:
-                response.raise_for_status()
-                page = await response.json()
-            records.extend(
-                {
-                    "id": record["id"],
-                    "reference": record["reference"],
-                    "amount": record["amount"],
-                    "currency": record["currency"],
-                    "outcome": record["outcome"],
-                    "decline_code": record["decline_code"],
-                }
-                for record in page["data"]
-            )
-            after_seq = page["last_seq"]
-            if not page["has_more"]:
-                return records
-    raise RuntimeError(f"more than {NETWORK_PAGES_MAX} pages of network records")
+        return {
+            name: await _read_network_kind(session, url, path, fields)
+            for path, (name, fields) in NETWORK_LISTS.items()
+        }
+
+
+async def _read_network_kind(
+    session: aiohttp.ClientSession, url: str, path: str, fields: tuple[str, ...]
+) -> list[dict[str, Any]]:
+    records: list[dict[str, Any]] = []
+    after_seq = 0
+    for _ in range(NETWORK_PAGES_MAX):
+        async with session.get(
+            f"{url}/v1/{path}", params={"after_seq": str(after_seq)}
+        ) as response:
+            response.raise_for_status()
+            page = await response.json()
+        records.extend(
+            {
+                **{field: record[field] for field in fields},
+                "outcome": record["outcome"],
+                "decline_code": record["decline_code"],
+            }
+            for record in page["data"]
+        )
+        after_seq = page["last_seq"]
+        if not page["has_more"]:
+            return records
+    raise RuntimeError(f"more than {NETWORK_PAGES_MAX} pages of network {path}")
 
 
 async def _with_retries(what: str, read, errors: list[str]):
@@ -108,8 +124,6 @@ async def read_final_state(*, primary_dsn: str, network_url: str, read_time_ns: 
         "complete": primary is not None and network is not None,
         "errors": errors,
         "read_time": read_time_ns,
-        "charges": (primary or {}).get("charges", []),
-        "idempotency_keys": (primary or {}).get("idempotency_keys", []),
-        "balances": (primary or {}).get("balances", []),
-        "network_authorizations": network or [],
+        **{name: (primary or {}).get(name, []) for name in PRIMARY_QUERIES},
+        **{name: (network or {}).get(name, []) for name, _ in NETWORK_LISTS.values()},
     }

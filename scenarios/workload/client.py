@@ -1,66 +1,33 @@
-"""Workload clients: each turns planned charges into history ops (invoke, then ok/fail/info).
+"""Workload clients: each turns its planned ops into history ops (invoke, then ok/fail/info).
 
-A result the client cannot know (timeout, reset, 5xx, key in use) is `info`: the charge may or
-may not have happened. The process that saw it is retired, and the retry with the same key is
-a new op by a new process, as in Jepsen.
+A process whose op ended `info` is retired, and a retry of a write with the same key is a new
+op by a new process, as in Jepsen. Every acknowledged write is read back at once, by the same
+process, so that a later checker can tell whether the acknowledgement was visible.
 """
 
 import asyncio
 import random
-from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
 
 from scenarios.event_log import EventLog, RunClock
-from scenarios.scenario import RetryPolicy
-from scenarios.workload.plan import PlannedCharge
+from scenarios.scenario import Workload
+from scenarios.workload.classify import (
+    WRITE_KINDS,
+    Completion,
+    classify_balance,
+    classify_read,
+    classify_write,
+)
+from scenarios.workload.plan import PlannedOp
+
+# Where each write kind is created and read back.
+WRITE_PATHS = {"charge": "/v1/charges", "refund": "/v1/refunds", "payout": "/v1/payouts"}
 
 
-@dataclass(frozen=True)
-class Completion:
-    type: str  # "ok" | "fail" | "info"
-    value: dict[str, Any] | None
-    error: str | None
-
-
-def classify(status: int, body: object, replayed: bool) -> Completion:
-    """The history completion for one HTTP answer to POST /v1/charges (no I/O).
-
-    >>> classify(402, {"error": {"code": "card_declined", "decline_code": "generic_decline",
-    ...                          "charge": "ch_1"}}, False).error
-    'generic_decline'
-    """
-    payload = body if isinstance(body, dict) else {}
-    if status == 200 and payload.get("status") == "succeeded":
-        return Completion(
-            "ok",
-            {
-                "charge_id": payload.get("id"),
-                "status": "succeeded",
-                "amount": payload.get("amount"),
-                "replayed": replayed,
-            },
-            None,
-        )
-    error = payload.get("error") if isinstance(payload.get("error"), dict) else {}
-    code = error.get("decline_code") or error.get("code") or error.get("type")
-    if status == 409 or status >= 500 or status == 200:
-        # 200 without `succeeded` would be a pending charge: its outcome is not known yet.
-        return Completion("info", {"http_status": status}, code or f"http_{status}")
-    return Completion(
-        "fail",
-        {
-            "charge_id": error.get("charge"),
-            "status": "failed" if status == 402 else None,
-            "http_status": status,
-        },
-        code or f"http_{status}",
-    )
-
-
-class ChargeClient:
-    """One workload client: a sequence of planned charges, one outstanding op at a time."""
+class WorkloadClient:
+    """One workload client: its planned ops in order, one outstanding op at a time."""
 
     def __init__(
         self,
@@ -69,95 +36,176 @@ class ChargeClient:
         api_url: str,
         api_keys: list[str],
         merchants: list[str],
-        currency: str,
-        retry: RetryPolicy,
-        request_timeout_s: float,
+        workload: Workload,
         history: EventLog,
         clock: RunClock,
-        clients: int,
         seed: int,
     ) -> None:
         self.process = client
         self._api_url = api_url
         self._api_keys = api_keys
         self._merchants = merchants
-        self._currency = currency
-        self._retry = retry
-        self._timeout = aiohttp.ClientTimeout(total=request_timeout_s)
+        self._workload = workload
+        self._timeout = aiohttp.ClientTimeout(total=workload.request_timeout_s)
         self._history = history
         self._clock = clock
-        self._clients = clients
         self._jitter = random.Random(f"{seed}:jitter:{client}")
+        # Key of each planned charge that ended ok -> its charge id (what refunds refund).
+        self._charge_ids: dict[str, str] = {}
 
-    async def run(self, plan: list[PlannedCharge], started_at_s: float) -> None:
-        """Run every planned charge at its due time (or as soon as the previous one ends)."""
+    async def run(self, plan: list[PlannedOp], started_at_s: float) -> None:
+        """Run every planned op at its due time (or as soon as the previous one ends)."""
         async with aiohttp.ClientSession(timeout=self._timeout) as session:
-            for charge in plan:
-                delay_s = started_at_s + charge.due_s - self._clock.now_s()
+            for op in plan:
+                delay_s = started_at_s + op.due_s - self._clock.now_s()
                 if delay_s > 0:
                     await asyncio.sleep(delay_s)
-                await self._charge(session, charge)
+                if op.kind == "balance":
+                    await self._balance(session, op)
+                else:
+                    await self._write(session, op)
 
-    async def _charge(self, session: aiohttp.ClientSession, charge: PlannedCharge) -> None:
-        for attempt in range(1, self._retry.attempts_max + 1):
-            completion = await self._attempt(session, charge, attempt)
+    def _retire(self) -> None:
+        # Jepsen's numbering: retired process p is succeeded by p + clients.
+        self.process += self._workload.clients
+
+    def _headers(self, op: PlannedOp) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self._api_keys[op.merchant_index]}"}
+
+    async def _write(self, session: aiohttp.ClientSession, op: PlannedOp) -> None:
+        request = self._write_request(op)
+        if request is None:
+            return
+        invoke_value, form = request
+        retry = self._workload.retry
+        for attempt in range(1, retry.attempts_max + 1):
+            completion = await self._op(
+                op.kind,
+                op.key,
+                invoke_value | {"attempt": attempt},
+                self._post(session, op, form),
+            )
+            if completion.type == "ok":
+                await self._read_back(session, op, completion)
             if completion.type != "info":
                 return
-            # Jepsen's numbering: retired process p is succeeded by p + clients.
-            self.process += self._clients
-            if attempt < self._retry.attempts_max:
+            self._retire()
+            if attempt < retry.attempts_max:
                 await asyncio.sleep(self._backoff_s(attempt))
 
-    def _backoff_s(self, attempt: int) -> float:
-        ceiling = min(self._retry.backoff_max_s, self._retry.backoff_s * 2 ** (attempt - 1))
-        return ceiling / 2 + self._jitter.uniform(0, ceiling / 2)
+    def _write_request(self, op: PlannedOp) -> tuple[dict[str, Any], dict[str, str]] | None:
+        """The invoke value and form of a write; None for a refund of a charge that did not
+        end ok (nothing to refund, so no op)."""
+        merchant = self._merchants[op.merchant_index]
+        currency = self._workload.currency
+        if op.kind == "charge":
+            assert op.amount is not None and op.card is not None
+            value = {
+                "merchant": merchant,
+                "amount": op.amount,
+                "currency": currency,
+                "card": op.card,
+            }
+            form = {"amount": str(op.amount), "currency": currency, "source": op.card}
+            return value, form
+        if op.kind == "payout":
+            assert op.amount is not None
+            value = {"merchant": merchant, "amount": op.amount, "currency": currency}
+            return value, {"amount": str(op.amount), "currency": currency}
+        assert op.kind == "refund" and op.refund_of is not None
+        charge_id = self._charge_ids.get(op.refund_of)
+        if charge_id is None:
+            return None
+        value = {
+            "merchant": merchant,
+            "charge_id": charge_id,
+            "amount": op.amount,
+            "currency": currency,
+        }
+        form = {"charge": charge_id}
+        if op.amount is not None:
+            form["amount"] = str(op.amount)
+        return value, form
 
-    async def _attempt(
-        self, session: aiohttp.ClientSession, charge: PlannedCharge, attempt: int
+    async def _post(
+        self, session: aiohttp.ClientSession, op: PlannedOp, form: dict[str, str]
     ) -> Completion:
+        headers = self._headers(op) | {"Idempotency-Key": op.key}
+        url = f"{self._api_url}{WRITE_PATHS[op.kind]}"
+        try:
+            async with session.post(url, data=form, headers=headers) as response:
+                body = await response.json(content_type=None)
+                replayed = response.headers.get("Idempotent-Replayed") == "true"
+                completion = classify_write(op.kind, response.status, body, replayed)
+        except TimeoutError:
+            return Completion("info", None, "timeout")
+        except (aiohttp.ClientError, ValueError) as error:
+            return Completion("info", None, f"connection_error: {type(error).__name__}")
+        if op.kind == "charge" and completion.type == "ok" and completion.value is not None:
+            self._charge_ids[op.key] = completion.value["charge_id"]
+        return completion
+
+    async def _read_back(
+        self, session: aiohttp.ClientSession, op: PlannedOp, written: Completion
+    ) -> None:
+        if not self._workload.read_back:
+            return
+        assert written.value is not None
+        object_id = written.value[WRITE_KINDS[op.kind][0]]
+        value = {"merchant": self._merchants[op.merchant_index], "object": op.kind, "id": object_id}
+        url = f"{self._api_url}{WRITE_PATHS[op.kind]}/{object_id}"
+        completion = await self._op(
+            "read", op.key, value, self._get(session, op, url, classify_read)
+        )
+        if completion.type == "info":
+            self._retire()
+
+    async def _balance(self, session: aiohttp.ClientSession, op: PlannedOp) -> None:
+        value = {"merchant": self._merchants[op.merchant_index]}
+        url = f"{self._api_url}/v1/balance"
+        completion = await self._op(
+            "balance", op.key, value, self._get(session, op, url, classify_balance)
+        )
+        if completion.type == "info":
+            self._retire()
+
+    async def _get(
+        self, session: aiohttp.ClientSession, op: PlannedOp, url: str, classify
+    ) -> Completion:
+        try:
+            async with session.get(url, headers=self._headers(op)) as response:
+                return classify(response.status, await response.json(content_type=None))
+        except TimeoutError:
+            return Completion("info", None, "timeout")
+        except (aiohttp.ClientError, ValueError) as error:
+            return Completion("info", None, f"connection_error: {type(error).__name__}")
+
+    async def _op(self, f: str, key: str, value: dict[str, Any], call) -> Completion:
+        """Record the invoke, await the call, record its completion."""
         self._history.append(
             {
                 "process": self.process,
                 "type": "invoke",
-                "f": "charge",
-                "key": charge.key,
-                "value": {
-                    "merchant": self._merchants[charge.merchant_index],
-                    "amount": charge.amount,
-                    "currency": self._currency,
-                    "card": charge.card,
-                    "attempt": attempt,
-                },
+                "f": f,
+                "key": key,
+                "value": value,
                 "error": None,
             }
         )
-        completion = await self._post(session, charge)
+        completion = await call
         self._history.append(
             {
                 "process": self.process,
                 "type": completion.type,
-                "f": "charge",
-                "key": charge.key,
+                "f": f,
+                "key": key,
                 "value": completion.value,
                 "error": completion.error,
             }
         )
         return completion
 
-    async def _post(self, session: aiohttp.ClientSession, charge: PlannedCharge) -> Completion:
-        headers = {
-            "Authorization": f"Bearer {self._api_keys[charge.merchant_index]}",
-            "Idempotency-Key": charge.key,
-        }
-        form = {"amount": str(charge.amount), "currency": self._currency, "source": charge.card}
-        try:
-            async with session.post(
-                f"{self._api_url}/v1/charges", data=form, headers=headers
-            ) as response:
-                body = await response.json(content_type=None)
-                replayed = response.headers.get("Idempotent-Replayed") == "true"
-                return classify(response.status, body, replayed)
-        except TimeoutError:
-            return Completion("info", None, "timeout")
-        except (aiohttp.ClientError, ValueError) as error:
-            return Completion("info", None, f"connection_error: {type(error).__name__}")
+    def _backoff_s(self, attempt: int) -> float:
+        retry = self._workload.retry
+        ceiling = min(retry.backoff_max_s, retry.backoff_s * 2 ** (attempt - 1))
+        return ceiling / 2 + self._jitter.uniform(0, ceiling / 2)
