@@ -8,8 +8,15 @@ STATEMENT_TIMEOUT_MS = 5000
 POOL_SIZE = 10
 
 
-def make_engine(dsn: str) -> AsyncEngine:
-    """An engine whose connections time out on connect and per statement."""
+def make_engine(dsn: str, *, asynchronous_commit: bool = False) -> AsyncEngine:
+    """An engine whose connections time out on connect and per statement.
+
+    `asynchronous_commit` (the ack-before-commit defect) makes COMMIT return before its WAL
+    is flushed: a crash of the database can then lose a commit the API already answered for.
+    """
+    server_settings = {"statement_timeout": str(STATEMENT_TIMEOUT_MS)}
+    if asynchronous_commit:
+        server_settings["synchronous_commit"] = "off"
     return create_async_engine(
         dsn,
         pool_size=POOL_SIZE,
@@ -19,6 +26,6 @@ def make_engine(dsn: str) -> AsyncEngine:
         connect_args={
             "timeout": CONNECT_TIMEOUT_S,
             "command_timeout": STATEMENT_TIMEOUT_MS / 1000,
-            "server_settings": {"statement_timeout": str(STATEMENT_TIMEOUT_MS)},
+            "server_settings": server_settings,
         },
     )

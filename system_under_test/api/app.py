@@ -1,17 +1,20 @@
 """The API application: routes, middlewares and the lifetime of its engines and clients."""
 
+import datetime
 import logging
 
 from aiohttp import web
 from sqlalchemy.exc import SQLAlchemyError
 
+from system_under_test.api import movements
 from system_under_test.api.authentication import authenticate
-from system_under_test.api.charges import create_charge, list_charges, retrieve_charge
-from system_under_test.api.context import CONFIG, MERCHANT_CACHE, NETWORK, PRIMARY, REPLICA
+from system_under_test.api.context import CONFIG, MERCHANT_CACHE, SERVICES
 from system_under_test.api.errors import api_error
 from system_under_test.config import ServiceConfig
 from system_under_test.database import make_engine
+from system_under_test.failpoints import FailpointError, Failpoints
 from system_under_test.network_client import CardNetworkClient
+from system_under_test.payments.execution import Services
 
 log = logging.getLogger("paychaos.api")
 
@@ -30,33 +33,51 @@ async def stripe_errors(request: web.Request, handler) -> web.StreamResponse:
             "%s %s failed: %s: %s", request.method, request.path, type(error).__name__, error
         )
         return api_error("An error occurred with our connection to the database.")
+    except FailpointError as error:
+        return api_error(str(error))
 
 
 async def health(request: web.Request) -> web.Response:
     return web.json_response({"status": "ok"})
 
 
-def make_app(config: ServiceConfig) -> web.Application:
-    """The API application for `config`."""
+def make_app(config: ServiceConfig, failpoints: Failpoints) -> web.Application:
+    """The API application for `config`; `failpoints` fire only where a test armed them."""
     app = web.Application(middlewares=[stripe_errors, authenticate])
     app[CONFIG] = config
     app[MERCHANT_CACHE] = {}
 
     async def lifetime(app: web.Application):
-        app[PRIMARY] = make_engine(config.primary_dsn)
-        app[REPLICA] = make_engine(config.replica_dsn) if config.replica_dsn else None
-        async with CardNetworkClient(
-            config.network_url, timeout_s=config.network_timeout_s
-        ) as network:
-            app[NETWORK] = network
-            yield
-        await app[PRIMARY].dispose()
-        if app[REPLICA] is not None:
-            await app[REPLICA].dispose()
+        primary = make_engine(config.primary_dsn, asynchronous_commit=config.asynchronous_commit)
+        replica = make_engine(config.replica_dsn) if config.replica_dsn else None
+        try:
+            async with CardNetworkClient(
+                config.network_url, timeout_s=config.network_timeout_s
+            ) as network:
+                app[SERVICES] = Services(
+                    primary=primary,
+                    replica=replica,
+                    network=network,
+                    failpoints=failpoints,
+                    defects=config.defects,
+                    network_ttl=datetime.timedelta(seconds=config.network_ttl_s),
+                    lock_ttl=datetime.timedelta(seconds=config.lock_ttl_s),
+                )
+                yield
+        finally:
+            await primary.dispose()
+            if replica is not None:
+                await replica.dispose()
 
     app.cleanup_ctx.append(lifetime)
-    app.router.add_get("/health", health)
-    app.router.add_post("/v1/charges", create_charge)
-    app.router.add_get("/v1/charges", list_charges)
-    app.router.add_get("/v1/charges/{charge_id}", retrieve_charge)
+    routes = app.router
+    routes.add_get("/health", health)
+    routes.add_post("/v1/charges", movements.create_charge)
+    routes.add_get("/v1/charges", movements.list_charges)
+    routes.add_get("/v1/charges/{charge_id}", movements.retrieve_charge)
+    routes.add_post("/v1/refunds", movements.create_refund)
+    routes.add_get("/v1/refunds/{refund_id}", movements.retrieve_refund)
+    routes.add_post("/v1/payouts", movements.create_payout)
+    routes.add_get("/v1/payouts/{payout_id}", movements.retrieve_payout)
+    routes.add_get("/v1/balance", movements.retrieve_balance)
     return app

@@ -5,7 +5,7 @@ import hashlib
 from aiohttp import web
 from sqlalchemy import select
 
-from system_under_test.api.context import MERCHANT_CACHE, MERCHANT_ID, PRIMARY
+from system_under_test.api.context import MERCHANT_CACHE, MERCHANT_ID, SERVICES
 from system_under_test.api.errors import invalid_request
 from system_under_test.schema import merchants
 
@@ -36,7 +36,7 @@ async def authenticate(request: web.Request, handler) -> web.StreamResponse:
     cache = request.app[MERCHANT_CACHE]
     merchant_id = cache.get(key_hash)
     if merchant_id is None:
-        async with request.app[PRIMARY].connect() as connection:
+        async with request.app[SERVICES].primary.connect() as connection:
             merchant_id = await connection.scalar(
                 select(merchants.c.id).where(merchants.c.api_key_hash == key_hash)
             )

@@ -1,32 +1,28 @@
-"""Stripe error responses."""
+"""Answers as aiohttp responses, with Stripe's headers, and the API's own error answers."""
 
 from aiohttp import web
 
-from system_under_test.payments.charges.wire import error_body
+from system_under_test.payments import wire
+from system_under_test.payments.wire import Answer
 
 
-def error_response(
-    status: int,
-    *,
-    type_: str,
-    message: str,
-    code: str | None = None,
-    should_retry: bool | None = None,
-    **extra: object,
+def respond(answer: Answer) -> web.Response:
+    """The HTTP response for a domain answer."""
+    headers = dict(answer.headers)
+    if answer.replayed:
+        headers["Idempotent-Replayed"] = "true"
+    if answer.should_retry is not None:
+        headers["Stripe-Should-Retry"] = "true" if answer.should_retry else "false"
+    return web.json_response(dict(answer.body), status=answer.status, headers=headers)
+
+
+def invalid_request(
+    message: str, *, param: str | None = None, code: str | None = None, status: int = 400
 ) -> web.Response:
-    """A JSON error in Stripe's shape, with `Stripe-Should-Retry` when the answer is known."""
-    headers = {}
-    if should_retry is not None:
-        headers["Stripe-Should-Retry"] = "true" if should_retry else "false"
-    return web.json_response(
-        error_body(type_=type_, message=message, code=code, **extra), status=status, headers=headers
-    )
-
-
-def invalid_request(message: str, *, param: str | None = None, status: int = 400) -> web.Response:
-    extra = {"param": param} if param else {}
-    return error_response(status, type_="invalid_request_error", message=message, **extra)
+    """A Stripe `invalid_request_error` response (not retryable)."""
+    return respond(wire.invalid_request(message, param=param, code=code, status=status))
 
 
 def api_error(message: str, *, status: int = 500) -> web.Response:
-    return error_response(status, type_="api_error", message=message, should_retry=True)
+    """A Stripe `api_error` response, which the client may retry."""
+    return respond(wire.error_answer(status, type_="api_error", message=message, should_retry=True))

@@ -6,22 +6,25 @@ import signal
 import subprocess
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import requests
 
+from system_under_test import config
+from system_under_test.defects import DEFECTS_ENV
 from system_under_test.deploy import postgres
 from system_under_test.deploy.errors import DeployError
 from system_under_test.deploy.ports import LOOPBACK, free_port, require_free
 from system_under_test.deploy.processes import ServiceProcess
 from system_under_test.deploy.topology import LINKS, Endpoints, Merchant, Topology
+from system_under_test.worker import READY_LINE as WORKER_READY_LINE
 
 log = logging.getLogger("paychaos.deploy")
 
 # Start-up bounds, generous for a loaded 2-core machine.
 SERVICE_READY_TIMEOUT_S = 60.0
 HTTP_PROBE_TIMEOUT_S = 1.0
-WORKER_READY_LINE = "recovery loop started"
 
 ReadyCheck = Callable[[], bool]
 MIGRATE_TIMEOUT_S = 60
@@ -126,69 +129,68 @@ class LocalTopology(Topology):
         self.run_dir.mkdir(parents=True, exist_ok=True)
         if self.proxy_api_port:
             require_free(self.proxy_api_port, "the fault proxy API")
-        proxy_port = self.proxy_api_port or free_port()
-        ports = {name: free_port() for name in ("pg-primary", "pg-replica", "network", "api")}
-        listens = {link: free_port() for link in LINKS}
-        upstream_of = {
-            "api": ports["api"],
-            "pg_primary": ports["pg-primary"],
-            "pg_replica": ports["pg-replica"],
-            "replication": ports["pg-primary"],
-            "network": ports["network"],
-        }
-        links = {
-            link: {
-                "listen": f"{LOOPBACK}:{listens[link]}",
-                "upstream": f"{LOOPBACK}:{upstream_of[link]}",
-            }
-            for link in LINKS
-        }
-        proxy_api = f"{LOOPBACK}:{proxy_port}"
+        plan = _AddressPlan.allocate(self.proxy_api_port)
+        self._start_proxy(plan)
+        merchants = self._start_databases(bindir, plan)
+        self._start_network(plan)
+        self._start_api_and_worker(plan)
+        self._endpoints = Endpoints(
+            backend="local",
+            run_dir=str(self.run_dir),
+            proxy_api=plan.proxy_api,
+            services={
+                "proxy": plan.proxy_api,
+                **{name: plan.address(name) for name in ("pg-primary", "pg-replica", "network")},
+                "api": plan.address("api"),
+            },
+            links=plan.links,
+            api_url=f"http://{plan.links['api']['listen']}",
+            admin_urls={"api": f"http://{plan.address('api-admin')}"},
+            primary_dsn=postgres.dsn(plan.ports["pg-primary"]),
+            network_url=f"http://{plan.address('network')}",
+            merchants=merchants,
+            defects=list(self.defects),
+        )
+        self._endpoints.write(self.run_dir / "endpoints.json")
+        return self._endpoints
 
+    def _start_proxy(self, plan: "_AddressPlan") -> None:
+        command = [sys.executable, "-m", "faults.proxy", "--host", LOOPBACK]
         self._add(
             ServiceProcess(
                 name="proxy",
-                command=[
-                    sys.executable,
-                    "-m",
-                    "faults.proxy",
-                    "--host",
-                    LOOPBACK,
-                    "--port",
-                    str(proxy_port),
-                ],
+                command=[*command, "--port", plan.proxy_api.rpartition(":")[2]],
                 log_path=self._log("proxy"),
             ),
-            lambda: _http_ok(f"http://{proxy_api}/version"),
+            lambda: _http_ok(f"http://{plan.proxy_api}/version"),
         )
-        self._create_links(proxy_api, links)
+        self._create_links(plan.proxy_api, plan.links)
 
+    def _start_databases(self, bindir: Path, plan: "_AddressPlan") -> list[Merchant]:
+        """The primary (migrated, merchants seeded), then its replica through `replication`."""
         self._pg_root = postgres.data_root(self.run_dir)
+        primary_port, replica_port = plan.ports["pg-primary"], plan.ports["pg-replica"]
         primary_data = self._pg_root / "primary"
-        postgres.init_primary(
-            bindir, primary_data, ports["pg-primary"], self._log("pg-primary-init")
-        )
+        postgres.init_primary(bindir, primary_data, primary_port, self._log("pg-primary-init"))
         self._add(
             postgres.server_process("pg-primary", bindir, primary_data, self._log("pg-primary")),
-            lambda: postgres.is_ready(bindir, ports["pg-primary"]),
+            lambda: postgres.is_ready(bindir, primary_port),
         )
-        postgres.create_database(bindir, ports["pg-primary"], self._log("pg-primary-init"))
-        merchants = self._migrate(postgres.dsn(ports["pg-primary"], driver="postgresql+asyncpg"))
-
+        postgres.create_database(bindir, primary_port, self._log("pg-primary-init"))
+        merchants = self._migrate(postgres.dsn(primary_port, driver="postgresql+asyncpg"))
         replica_data = self._pg_root / "replica"
+        replication_port = int(plan.links["replication"]["listen"].rpartition(":")[2])
         postgres.init_replica(
-            bindir,
-            replica_data,
-            ports["pg-replica"],
-            listens["replication"],
-            self._log("pg-replica-init"),
+            bindir, replica_data, replica_port, replication_port, self._log("pg-replica-init")
         )
         self._add(
             postgres.server_process("pg-replica", bindir, replica_data, self._log("pg-replica")),
-            lambda: postgres.is_ready(bindir, ports["pg-replica"]),
+            lambda: postgres.is_ready(bindir, replica_port),
         )
+        return merchants
 
-        network_address = f"{LOOPBACK}:{ports['network']}"
+    def _start_network(self, plan: "_AddressPlan") -> None:
+        address = plan.address("network")
         self._add(
             ServiceProcess(
                 name="network",
@@ -197,33 +199,33 @@ class LocalTopology(Topology):
                     "-m",
                     "system_under_test.externals.network",
                     "--listen",
-                    network_address,
+                    address,
                     "--database",
                     str(self.run_dir / "network.sqlite"),
                 ],
                 log_path=self._log("network"),
             ),
-            lambda: _http_ok(f"http://{network_address}/health"),
+            lambda: _http_ok(f"http://{address}/health"),
         )
 
-        service_environment = {
-            "PAYCHAOS_PRIMARY_DSN": postgres.dsn(
-                listens["pg_primary"], driver="postgresql+asyncpg"
-            ),
-            "PAYCHAOS_REPLICA_DSN": postgres.dsn(
-                listens["pg_replica"], driver="postgresql+asyncpg"
-            ),
-            "PAYCHAOS_NETWORK_URL": f"http://{LOOPBACK}:{listens['network']}",
-            "PAYCHAOS_SUT_DEFECTS": ",".join(self.defects),
+    def _start_api_and_worker(self, plan: "_AddressPlan") -> None:
+        """The API and the worker reach every dependency through its link in the proxy."""
+        environment = {
+            config.PRIMARY_DSN_ENV: plan.link_dsn("pg_primary"),
+            config.REPLICA_DSN_ENV: plan.link_dsn("pg_replica"),
+            config.NETWORK_URL_ENV: f"http://{plan.links['network']['listen']}",
+            config.TEST_MODE_ENV: "1",
+            DEFECTS_ENV: ",".join(self.defects),
             **self.service_environment,
         }
-        api_address = f"{LOOPBACK}:{ports['api']}"
+        api_address = plan.address("api")
+        api_command = [sys.executable, "-m", "system_under_test.api", "--listen", api_address]
         self._add(
             ServiceProcess(
                 name="api",
-                command=[sys.executable, "-m", "system_under_test.api", "--listen", api_address],
+                command=[*api_command, "--admin-listen", plan.address("api-admin")],
                 log_path=self._log("api"),
-                environment=service_environment,
+                environment=environment,
             ),
             lambda: _http_ok(f"http://{api_address}/health"),
         )
@@ -233,31 +235,10 @@ class LocalTopology(Topology):
                 name="worker",
                 command=[sys.executable, "-m", "system_under_test.worker"],
                 log_path=worker_log,
-                environment=service_environment,
+                environment=environment,
             ),
             self._log_count_check(worker_log, WORKER_READY_LINE),
         )
-
-        self._endpoints = Endpoints(
-            backend="local",
-            run_dir=str(self.run_dir),
-            proxy_api=proxy_api,
-            services={
-                "proxy": proxy_api,
-                "pg-primary": f"{LOOPBACK}:{ports['pg-primary']}",
-                "pg-replica": f"{LOOPBACK}:{ports['pg-replica']}",
-                "network": network_address,
-                "api": api_address,
-            },
-            links=links,
-            api_url=f"http://{LOOPBACK}:{listens['api']}",
-            primary_dsn=postgres.dsn(ports["pg-primary"]),
-            network_url=f"http://{network_address}",
-            merchants=merchants,
-            defects=list(self.defects),
-        )
-        self._endpoints.write(self.run_dir / "endpoints.json")
-        return self._endpoints
 
     def _log_count_check(self, path: Path, line: str) -> ReadyCheck:
         """A readiness check: `line` appears once more in `path` than when last seen, so the
@@ -322,3 +303,38 @@ class LocalTopology(Topology):
         if status != 0:
             raise DeployError(f"migration failed: {process.log_tail()}")
         return [Merchant(**merchant) for merchant in json.loads(out.read_text())]
+
+
+# Each link's upstream: the service it leads to (LINKS gives the same pairs by name).
+_LINK_UPSTREAMS = {link: target for link, (_, target) in LINKS.items()}
+_SERVICE_PORTS = ("pg-primary", "pg-replica", "network", "api", "api-admin")
+
+
+@dataclass(frozen=True)
+class _AddressPlan:
+    """Every loopback port of a topology, chosen before anything starts."""
+
+    proxy_api: str
+    ports: dict[str, int]
+    # Proxy name -> {"listen": host:port, "upstream": host:port}.
+    links: dict[str, dict[str, str]]
+
+    @classmethod
+    def allocate(cls, proxy_api_port: int) -> "_AddressPlan":
+        ports = {name: free_port() for name in _SERVICE_PORTS}
+        links = {
+            link: {
+                "listen": f"{LOOPBACK}:{free_port()}",
+                "upstream": f"{LOOPBACK}:{ports[_LINK_UPSTREAMS[link]]}",
+            }
+            for link in LINKS
+        }
+        return cls(f"{LOOPBACK}:{proxy_api_port or free_port()}", ports, links)
+
+    def address(self, name: str) -> str:
+        return f"{LOOPBACK}:{self.ports[name]}"
+
+    def link_dsn(self, link: str) -> str:
+        """The SUT's connection string to a database through its link in the proxy."""
+        port = int(self.links[link]["listen"].rpartition(":")[2])
+        return postgres.dsn(port, driver="postgresql+asyncpg")

@@ -36,6 +36,8 @@ SERVER_SETTINGS = {
     "max_connections": "100",
     "shared_buffers": "'64MB'",
     "log_min_messages": "warning",
+    # Statement counts per operation (the capacity model) are read from pg_stat_statements.
+    "shared_preload_libraries": "'pg_stat_statements'",
     "log_line_prefix": "'%m [%p] '",
 }
 

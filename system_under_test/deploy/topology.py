@@ -40,6 +40,8 @@ class Endpoints:
     network_url: str
     merchants: list[Merchant]
     defects: list[str] = field(default_factory=list)
+    # Service name -> base URL of its admin endpoint (test mode: failpoints), on loopback.
+    admin_urls: dict[str, str] = field(default_factory=dict)
 
     def write(self, path: Path) -> None:
         """Write as JSON atomically."""

@@ -1,72 +1,117 @@
-"""Double-entry ledger: append-only entries, every transaction sums to zero."""
+"""Double-entry ledger: append-only entries, every transaction sums to zero, balances updated in
+the caller's transaction (the one that changes the movement's state).
+
+Accounts are always locked in id order (a SELECT ... ORDER BY id FOR UPDATE), so concurrent
+postings cannot deadlock. The chart of accounts is in `accounts`.
+"""
+
+from collections.abc import Mapping, Sequence
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from system_under_test.schema import (
-    ACCOUNT_MERCHANT_AVAILABLE,
-    ACCOUNT_NETWORK_RECEIVABLE,
-    accounts,
-    ledger_entries,
-    ledger_transactions,
-)
+from system_under_test.payments import accounts as chart
+from system_under_test.schema import accounts, ledger_entries, ledger_transactions
+
+# Each posting of a movement: (debited account kind, credited account kind).
+POSTINGS: dict[str, tuple[str, str]] = {
+    "charge_succeeded": (chart.NETWORK_RECEIVABLE, chart.MERCHANT_AVAILABLE),
+    "refund_reserved": (chart.MERCHANT_AVAILABLE, chart.REFUND_CLEARING),
+    "refund_succeeded": (chart.REFUND_CLEARING, chart.NETWORK_RECEIVABLE),
+    "refund_failed": (chart.REFUND_CLEARING, chart.MERCHANT_AVAILABLE),
+    "payout_reserved": (chart.MERCHANT_AVAILABLE, chart.PAYOUT_CLEARING),
+    "payout_succeeded": (chart.PAYOUT_CLEARING, chart.PAYOUTS_SETTLED),
+    "payout_failed": (chart.PAYOUT_CLEARING, chart.MERCHANT_AVAILABLE),
+}
+
+AccountKey = tuple[str | None, str, str]  # (merchant id or None for the platform, kind, currency)
+
+# Account ids never change once seeded, so each process looks each one up once.
+_account_ids: dict[AccountKey, int] = {}
 
 
-async def _account_ids(
-    connection: AsyncConnection, merchant_id: str, currency: str
-) -> tuple[int, int]:
-    receivable = await connection.scalar(
+def account_key(merchant_id: str, kind: str, currency: str) -> AccountKey:
+    """The key of a merchant's account of `kind`, or of the platform's account of `kind`."""
+    return (merchant_id if kind in chart.MERCHANT_ACCOUNT_KINDS else None, kind, currency)
+
+
+async def account_id(connection: AsyncConnection, key: AccountKey) -> int:
+    """The id of the account `key`; LookupError when it was never seeded."""
+    found = _account_ids.get(key)
+    if found is not None:
+        return found
+    merchant_id, kind, currency = key
+    merchant_match = (
+        accounts.c.merchant_id.is_(None)
+        if merchant_id is None
+        else accounts.c.merchant_id == merchant_id
+    )
+    found = await connection.scalar(
         select(accounts.c.id).where(
-            accounts.c.merchant_id.is_(None),
-            accounts.c.kind == ACCOUNT_NETWORK_RECEIVABLE,
-            accounts.c.currency == currency,
+            merchant_match, accounts.c.kind == kind, accounts.c.currency == currency
         )
     )
-    available = await connection.scalar(
-        select(accounts.c.id).where(
-            accounts.c.merchant_id == merchant_id,
-            accounts.c.kind == ACCOUNT_MERCHANT_AVAILABLE,
-            accounts.c.currency == currency,
-        )
-    )
-    if receivable is None or available is None:
-        raise LookupError(f"no ledger accounts for merchant {merchant_id} in {currency}")
-    return receivable, available
+    if found is None:
+        raise LookupError(f"no ledger account {kind} in {currency} for {merchant_id or 'platform'}")
+    _account_ids[key] = found
+    return found
 
 
-async def post_charge(
-    connection: AsyncConnection, *, charge_id: str, merchant_id: str, amount: int, currency: str
-) -> None:
-    """Move a succeeded charge's amount from the network receivable to the merchant's balance.
-
-    Runs inside the caller's transaction, the one that marks the charge SUCCEEDED.
-    """
-    receivable, available = await _account_ids(connection, merchant_id, currency)
-    # Lock both accounts in id order so that concurrent postings cannot deadlock.
-    locked = sorted((receivable, available))
-    await connection.execute(
-        select(accounts.c.id)
-        .where(accounts.c.id.in_(locked))
+async def lock_balances(
+    connection: AsyncConnection, account_ids: Sequence[int], *, for_update: bool = True
+) -> dict[int, int]:
+    """Read the balances of `account_ids`, locked in id order unless `for_update` is off."""
+    statement = (
+        select(accounts.c.id, accounts.c.balance)
+        .where(accounts.c.id.in_(sorted(account_ids)))
         .order_by(accounts.c.id)
-        .with_for_update()
     )
+    if for_update:
+        statement = statement.with_for_update()
+    rows = (await connection.execute(statement)).all()
+    return {row.id: row.balance for row in rows}
+
+
+async def transfer(
+    connection: AsyncConnection,
+    posting: str,
+    *,
+    object_id: str,
+    merchant_id: str,
+    currency: str,
+    amount: int,
+) -> None:
+    """Post `amount` from the debited to the credited account of `posting`, for `object_id`.
+
+    The database refuses a second posting of the same kind for the same object.
+    """
+    assert amount > 0, f"posting {posting} of {object_id}: amount {amount} is not positive"
+    debited_kind, credited_kind = POSTINGS[posting]
+    debited = await account_id(connection, account_key(merchant_id, debited_kind, currency))
+    credited = await account_id(connection, account_key(merchant_id, credited_kind, currency))
+    await _post(connection, posting, object_id, {debited: -amount, credited: amount})
+
+
+async def _post(
+    connection: AsyncConnection, kind: str, object_id: str, deltas: Mapping[int, int]
+) -> None:
+    assert sum(deltas.values()) == 0, f"{kind} of {object_id} does not balance: {deltas}"
+    await lock_balances(connection, list(deltas))
     transaction_id = await connection.scalar(
         ledger_transactions.insert()
-        .values(kind="charge", charge_id=charge_id)
+        .values(kind=kind, object_id=object_id)
         .returning(ledger_transactions.c.id)
     )
-    postings = [(receivable, -amount), (available, amount)]
-    assert sum(delta for _, delta in postings) == 0
     await connection.execute(
         ledger_entries.insert(),
         [
-            {"transaction_id": transaction_id, "account_id": account_id, "amount": delta}
-            for account_id, delta in postings
+            {"transaction_id": transaction_id, "account_id": account, "amount": delta}
+            for account, delta in deltas.items()
         ],
     )
-    for account_id, delta in postings:
+    for account, delta in sorted(deltas.items()):
         await connection.execute(
             update(accounts)
-            .where(accounts.c.id == account_id)
+            .where(accounts.c.id == account)
             .values(balance=accounts.c.balance + delta)
         )

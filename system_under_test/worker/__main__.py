@@ -1,40 +1,52 @@
-"""`python -m system_under_test.worker`: the recovery loop (settings from PAYCHAOS_* variables)."""
+"""`python -m system_under_test.worker`: the recovery loop and the idempotency-key reaper
+(settings from PAYCHAOS_* variables)."""
 
 import asyncio
 import contextlib
 import logging
 import signal
 import sys
+import time
 
 from sqlalchemy.exc import SQLAlchemyError
 
 from system_under_test.config import ConfigError, ServiceConfig, service_config
 from system_under_test.database import make_engine
 from system_under_test.network_client import CardNetworkClient
+from system_under_test.worker import READY_LINE
+from system_under_test.worker.reaper import reap_once
 from system_under_test.worker.recovery import recover_once
 
 log = logging.getLogger("paychaos.worker")
 
 RECOVERY_INTERVAL_S = 0.5
+# Keys live 24 h; looking for expired ones every few seconds is plenty.
+REAP_INTERVAL_S = 5.0
+# What a pass may meet while a database or the network restarts; the next pass retries.
+TRANSIENT_ERRORS = (SQLAlchemyError, OSError, TimeoutError)
 
 
 async def run(config: ServiceConfig) -> None:
-    """Recover charges every RECOVERY_INTERVAL_S until SIGTERM or SIGINT."""
+    """Recover every RECOVERY_INTERVAL_S and reap every REAP_INTERVAL_S until SIGTERM/SIGINT."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signal_number in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signal_number, stop.set)
-    engine = make_engine(config.primary_dsn)
+    engine = make_engine(config.primary_dsn, asynchronous_commit=config.asynchronous_commit)
+    next_reap_s = time.monotonic()
     try:
         async with CardNetworkClient(
             config.network_url, timeout_s=config.network_timeout_s
         ) as network:
-            log.info("recovery loop started")
+            log.info(READY_LINE)
             while not stop.is_set():
                 try:
                     await recover_once(engine, network)
-                except (SQLAlchemyError, OSError, TimeoutError) as error:
-                    log.warning("recovery pass failed: %s: %s", type(error).__name__, error)
+                    if time.monotonic() >= next_reap_s:
+                        await reap_once(engine)
+                        next_reap_s = time.monotonic() + REAP_INTERVAL_S
+                except TRANSIENT_ERRORS as error:
+                    log.warning("worker pass failed: %s: %s", type(error).__name__, error)
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), RECOVERY_INTERVAL_S)
     finally:

@@ -66,6 +66,17 @@ def test_unknown_defect(tmp_path):
     _one_line_error(result, "unknown defect 'no-such-bug'")
 
 
+def test_a_defect_not_implemented_yet_is_refused(tmp_path):
+    result = paychaos(
+        "run",
+        str(SHORT_BASELINE),
+        runs_dir=tmp_path,
+        environment={"PAYCHAOS_SUT_DEFECTS": "no-row-lock,webhook-mark-before-send"},
+    )
+    _one_line_error(result, "'webhook-mark-before-send'", "not implemented")
+    assert result.run_dir is None
+
+
 def test_taken_proxy_port(tmp_path):
     with socket.socket() as holder:
         holder.bind(("127.0.0.1", 0))

@@ -1,5 +1,8 @@
 """The walking skeleton end to end: a short baseline is valid, and a known bug is caught."""
 
+import json
+from collections import defaultdict
+
 import pytest
 
 from tests.integration.conftest import SHORT_BASELINE, assert_nothing_left, paychaos
@@ -47,6 +50,31 @@ def test_faults_took_effect_and_left_work_to_recovery(baseline_run):
     assert report["stats"]["ops"]["charge"]["info"] > 0
     # The timeout and the crash leave authorizations whose outcome only recovery can know.
     assert report["stats"]["charges_resolved_by_recovery"] > 0
+
+
+def test_baseline_uses_every_op_kind(baseline_run):
+    ops = baseline_run.report()["stats"]["ops"]
+    for f in ("charge", "refund", "payout", "balance", "read"):
+        assert ops[f]["ok"] > 0, (f, ops)
+    # Every acknowledged write was read back.
+    written = sum(ops[f]["ok"] for f in ("charge", "refund", "payout"))
+    assert ops["read"]["ok"] + ops["read"]["fail"] + ops["read"]["info"] == written
+
+
+def test_baseline_ledger_balances(baseline_run):
+    state = json.loads((baseline_run.run_dir / "final_state.json").read_text())
+    assert state["complete"] and state["ledger_entries"]
+    by_transaction: dict[int, int] = defaultdict(int)
+    by_account: dict[int, int] = defaultdict(int)
+    for entry in state["ledger_entries"]:
+        by_transaction[entry["transaction_id"]] += entry["amount"]
+        by_account[entry["account_id"]] += entry["amount"]
+    assert {total for total in by_transaction.values()} == {0}
+    for account in state["ledger_accounts"]:
+        assert account["balance"] == by_account[account["id"]], account
+    # Once every movement is final, nothing is left reserved in the clearing accounts.
+    clearing = [a for a in state["ledger_accounts"] if a["kind"].endswith("_clearing")]
+    assert clearing and {account["balance"] for account in clearing} == {0}
 
 
 def test_run_directory_holds_every_artifact(baseline_run):

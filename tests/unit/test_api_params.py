@@ -2,37 +2,76 @@ import datetime
 
 import pytest
 
-from system_under_test.api.charge_request import (
+from system_under_test.api.params import (
     ChargeRequest,
     InvalidParameter,
+    PayoutRequest,
+    RefundRequest,
     canonical_params,
-    parse_charge_request,
+    parse_charge,
+    parse_payout,
+    parse_refund,
 )
 from system_under_test.payments.charges.wire import final_response
 
+CHARGE = {"amount": "100", "currency": "usd", "source": "tok_visa"}
+
 
 def test_test_tokens_resolve_to_stripe_test_cards():
-    parsed = parse_charge_request(
-        {"amount": "100", "currency": "USD", "source": "tok_chargeDeclined"}
-    )
+    parsed = parse_charge({"amount": "100", "currency": "USD", "source": "tok_chargeDeclined"})
     assert parsed == ChargeRequest(100, "usd", "4000000000000002")
 
 
 @pytest.mark.parametrize(
-    ("form", "param"),
+    ("changes", "param", "code"),
     [
-        ({"amount": "-5", "currency": "usd", "source": "tok_visa"}, "amount"),
-        ({"amount": "0", "currency": "usd", "source": "tok_visa"}, "amount"),
-        ({"amount": "12.5", "currency": "usd", "source": "tok_visa"}, "amount"),
-        ({"amount": "100", "currency": "xyz", "source": "tok_visa"}, "currency"),
-        ({"amount": "100", "currency": "usd", "source": "tok_nope"}, "source"),
-        ({"amount": "100", "currency": "usd"}, "source"),
+        ({"amount": "-5"}, "amount", "parameter_invalid_integer"),
+        ({"amount": "0"}, "amount", "amount_too_small"),
+        ({"amount": "12.5"}, "amount", "parameter_invalid_integer"),
+        # Fullwidth and Arabic-Indic digits pass str.isdigit(); Stripe takes ASCII only.
+        ({"amount": "\uff11\uff10\uff10"}, "amount", "parameter_invalid_integer"),
+        ({"amount": "\u0661\u0660\u0660"}, "amount", "parameter_invalid_integer"),
+        ({"amount": "9" * 5000}, "amount", "amount_too_large"),
+        ({"amount": "100000000"}, "amount", "amount_too_large"),
+        ({"currency": "xyz"}, "currency", "parameter_invalid"),
+        ({"source": "tok_nope"}, "source", "parameter_invalid"),
+        ({"source": "\uff14\uff12" * 8}, "source", "parameter_invalid"),
+        ({"customer": "cus_1"}, "customer", "parameter_unknown"),
     ],
 )
-def test_bad_parameters_name_the_parameter(form, param):
-    parsed = parse_charge_request(form)
+def test_bad_charge_parameters_are_named(changes, param, code):
+    parsed = parse_charge({**CHARGE, **changes})
     assert isinstance(parsed, InvalidParameter)
-    assert parsed.param == param
+    assert (parsed.param, parsed.code) == (param, code)
+
+
+def test_missing_amount_is_named():
+    parsed = parse_charge({"currency": "usd", "source": "tok_visa"})
+    assert isinstance(parsed, InvalidParameter)
+    assert (parsed.param, parsed.code) == ("amount", "parameter_missing")
+
+
+def test_leading_zeros_do_not_make_an_amount_too_large():
+    assert parse_charge({**CHARGE, "amount": "000000000500"}).amount == 500
+
+
+def test_refund_amount_is_optional_and_checked():
+    assert parse_refund({"charge": "ch_1"}) == RefundRequest("ch_1", None)
+    assert parse_refund({"charge": "ch_1", "amount": "25"}) == RefundRequest("ch_1", 25)
+    missing = parse_refund({"amount": "25"})
+    assert isinstance(missing, InvalidParameter) and missing.param == "charge"
+    zero = parse_refund({"charge": "ch_1", "amount": "0"})
+    assert isinstance(zero, InvalidParameter) and zero.code == "amount_too_small"
+    unknown = parse_refund({"charge": "ch_1", "reason": "fraudulent"})
+    assert isinstance(unknown, InvalidParameter) and unknown.param == "reason"
+
+
+def test_payout_needs_amount_and_currency():
+    assert parse_payout({"amount": "7", "currency": "GBP"}) == PayoutRequest(7, "gbp")
+    negative = parse_payout({"amount": "-7", "currency": "usd"})
+    assert isinstance(negative, InvalidParameter) and negative.param == "amount"
+    no_currency = parse_payout({"amount": "7"})
+    assert isinstance(no_currency, InvalidParameter) and no_currency.param == "currency"
 
 
 def test_canonical_params_ignore_order():
@@ -43,6 +82,7 @@ def _charge(state, failure_code=None):
     return {
         "id": "ch_1",
         "amount": 500,
+        "amount_refunded": 0,
         "currency": "usd",
         "card_last4": "4242",
         "state": state,

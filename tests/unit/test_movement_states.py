@@ -1,27 +1,27 @@
 import pytest
 
-from system_under_test.payments.charges.states import (
-    ChargeEvent,
-    ChargeState,
+from system_under_test.payments.states import (
     IllegalTransitionError,
+    MovementEvent,
+    MovementState,
     next_state,
 )
 
 
 def test_processing_then_a_final_state():
-    processing = next_state(ChargeState.PENDING, ChargeEvent.START_AUTHORIZATION)
-    assert processing is ChargeState.PROCESSING
-    assert next_state(processing, ChargeEvent.APPROVED) is ChargeState.SUCCEEDED
-    assert next_state(processing, ChargeEvent.DECLINED) is ChargeState.FAILED
+    processing = next_state(MovementState.PENDING, MovementEvent.START_PROCESSING)
+    assert processing is MovementState.PROCESSING
+    assert next_state(processing, MovementEvent.APPROVED) is MovementState.SUCCEEDED
+    assert next_state(processing, MovementEvent.REFUSED) is MovementState.FAILED
 
 
 @pytest.mark.parametrize(
     ("state", "event"),
     [
-        (ChargeState.PENDING, ChargeEvent.APPROVED),
-        (ChargeState.SUCCEEDED, ChargeEvent.DECLINED),
-        (ChargeState.FAILED, ChargeEvent.APPROVED),
-        (ChargeState.SUCCEEDED, ChargeEvent.START_AUTHORIZATION),
+        (MovementState.PENDING, MovementEvent.APPROVED),
+        (MovementState.SUCCEEDED, MovementEvent.REFUSED),
+        (MovementState.FAILED, MovementEvent.APPROVED),
+        (MovementState.SUCCEEDED, MovementEvent.START_PROCESSING),
     ],
 )
 def test_illegal_transition_names_state_and_event(state, event):

@@ -1,9 +1,17 @@
-"""Stripe wire format for charges: the charge object and the response a final charge gets."""
+"""Stripe wire format for charges: the charge object and the answer a final charge gives."""
 
 from collections.abc import Mapping
 from typing import Any
 
-from system_under_test.payments.charges.states import WIRE_STATUS, ChargeState
+from system_under_test.payments.states import MovementState
+from system_under_test.payments.wire import error_body, unix_time
+
+WIRE_STATUS = {
+    MovementState.PENDING: "pending",
+    MovementState.PROCESSING: "pending",
+    MovementState.SUCCEEDED: "succeeded",
+    MovementState.FAILED: "failed",
+}
 
 # Stripe's messages for the decline codes the network gives.
 FAILURE_MESSAGES = {
@@ -15,12 +23,12 @@ FAILURE_MESSAGES = {
 
 def charge_object(charge: Mapping[str, Any]) -> dict[str, Any]:
     """The `charge` object for a row of the charges table."""
-    state = ChargeState(charge["state"])
-    succeeded = state is ChargeState.SUCCEEDED
+    state = MovementState(charge["state"])
+    succeeded = state is MovementState.SUCCEEDED
     failure_code = charge["failure_code"]
     if succeeded:
         outcome = {"type": "authorized", "network_status": "approved_by_network"}
-    elif state is ChargeState.FAILED:
+    elif state is MovementState.FAILED:
         outcome = {"type": "issuer_declined", "network_status": "declined_by_network"}
     else:
         outcome = None
@@ -29,9 +37,9 @@ def charge_object(charge: Mapping[str, Any]) -> dict[str, Any]:
         "object": "charge",
         "amount": charge["amount"],
         "amount_captured": charge["amount"] if succeeded else 0,
-        "amount_refunded": 0,
+        "amount_refunded": charge["amount_refunded"],
         "captured": succeeded,
-        "created": int(charge["created_at"].timestamp()),
+        "created": unix_time(charge["created_at"]),
         "currency": charge["currency"],
         "failure_code": failure_code,
         "failure_message": FAILURE_MESSAGES.get(failure_code) if failure_code else None,
@@ -40,28 +48,17 @@ def charge_object(charge: Mapping[str, Any]) -> dict[str, Any]:
         "outcome": outcome,
         "paid": succeeded,
         "payment_method_details": {"card": {"last4": charge["card_last4"]}, "type": "card"},
-        "refunded": False,
+        "refunded": succeeded and charge["amount_refunded"] == charge["amount"],
         "status": WIRE_STATUS[state],
     }
 
 
-def error_body(
-    *, type_: str, message: str, code: str | None = None, **extra: Any
-) -> dict[str, Any]:
-    """A Stripe error object."""
-    error: dict[str, Any] = {"type": type_, "message": message}
-    if code is not None:
-        error["code"] = code
-    error.update(extra)
-    return {"error": error}
-
-
 def final_response(charge: Mapping[str, Any]) -> tuple[int, dict[str, Any]]:
     """The status code and body that a charge in a final state answers with (and is stored)."""
-    state = ChargeState(charge["state"])
-    if state is ChargeState.SUCCEEDED:
+    state = MovementState(charge["state"])
+    if state is MovementState.SUCCEEDED:
         return 200, charge_object(charge)
-    assert state is ChargeState.FAILED, f"charge {charge['id']} is not final: {state}"
+    assert state is MovementState.FAILED, f"charge {charge['id']} is not final: {state}"
     failure_code = charge["failure_code"] or "processing_error"
     if failure_code == "processing_error":
         code, decline_code = "processing_error", None

@@ -1,0 +1,54 @@
+"""The strong read a debit (refund, payout) is decided on: the merchant's available balance on
+the primary, its account and the clearing account locked in id order until the decision and
+its reservation commit. Two defect switches weaken exactly this read."""
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from system_under_test.defects import BALANCE_FROM_REPLICA, NO_ROW_LOCK
+from system_under_test.payments import accounts as chart
+from system_under_test.payments import ledger
+from system_under_test.payments.execution import Refusal
+from system_under_test.payments.wire import invalid_request
+from system_under_test.schema import accounts
+
+
+async def available_for_debit(
+    connection: AsyncConnection,
+    *,
+    merchant_id: str,
+    currency: str,
+    clearing_kind: str,
+    defects: frozenset[str],
+    replica: AsyncEngine | None,
+) -> int:
+    """The available balance to decide a debit on, read inside the decision's transaction."""
+    available = await ledger.account_id(
+        connection, ledger.account_key(merchant_id, chart.MERCHANT_AVAILABLE, currency)
+    )
+    clearing = await ledger.account_id(
+        connection, ledger.account_key(merchant_id, clearing_kind, currency)
+    )
+    if BALANCE_FROM_REPLICA in defects:
+        assert replica is not None, "the configuration refuses this defect without a replica"
+        # The defect: a display read, possibly behind the primary, decides a debit.
+        async with replica.connect() as replica_connection:
+            return await replica_connection.scalar(
+                select(accounts.c.balance).where(accounts.c.id == available)
+            )
+    # The defect no-row-lock reads the same row without locking it, so two debits can both
+    # see the balance before either is taken from it.
+    balances = await ledger.lock_balances(
+        connection, [available, clearing], for_update=NO_ROW_LOCK not in defects
+    )
+    return balances[available]
+
+
+def balance_insufficient(available: int, wanted: int) -> Refusal:
+    """The refusal of a debit that the merchant's available balance does not cover."""
+    return Refusal(
+        invalid_request(
+            f"The available balance ({available}) does not cover this amount ({wanted}).",
+            code="balance_insufficient",
+        )
+    )

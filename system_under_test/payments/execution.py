@@ -1,0 +1,274 @@
+"""One request that creates a money movement, run as atomic phases under its idempotency key.
+
+    claim key  ->  create (commit PROCESSING)  ->  send once  ->  resolve (commit final + response)
+
+A retry that finds the key past `started` resumes there and never sends again: it answers from
+the object once it is final. Each defect switch that concerns this path is one small branch
+here, named after the defect.
+"""
+
+import datetime
+import logging
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import TypeVar
+
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from system_under_test.defects import (
+    NETWORK_RETRY_ON_TIMEOUT,
+    NO_IDEMPOTENCY,
+    SKIP_PROCESSING_STATE,
+)
+from system_under_test.failpoints import Failpoints
+from system_under_test.ids import new_id
+from system_under_test.network_client import DEFINITIVE_OUTCOMES, NetworkAnswer, Outcome
+from system_under_test.payments import idempotency
+from system_under_test.payments.movement import (
+    Flow,
+    NetworkPort,
+    Row,
+    deadline_ms,
+    read_object,
+    resolve,
+)
+from system_under_test.payments.states import FINAL_STATES, MovementState
+from system_under_test.payments.wire import Answer, error_answer
+
+log = logging.getLogger("paychaos.payments")
+
+Phased = TypeVar("Phased")
+
+# With the defect on, how many extra sends follow an unknown outcome (each may move money).
+DEFECT_RESEND_COUNT_MAX = 3
+
+
+@dataclass(frozen=True)
+class Services:
+    """What a request's phases use: both databases, the network, failpoints, settings."""
+
+    primary: AsyncEngine
+    # Display reads only; None when no replica is configured (reads go to the primary).
+    replica: AsyncEngine | None
+    network: NetworkPort
+    failpoints: Failpoints
+    defects: frozenset[str]
+    # How long the network accepts a movement after it was prepared.
+    network_ttl: datetime.timedelta
+    # A key lock older than this may be taken over.
+    lock_ttl: datetime.timedelta
+
+
+@dataclass(frozen=True)
+class Created:
+    """A create phase's "yes": the object, PROCESSING, and what the network must be sent
+    besides reference and deadline (amount, currency, card number or authorization)."""
+
+    row: Row
+    send_fields: Mapping[str, object]
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """A create phase's "no": answered, not stored, and nothing written (the key forgotten)."""
+
+    answer: Answer
+
+
+# The kind-specific part of the create phase, run inside its transaction after the key moved
+# to the processing point: (connection, the new object's id, its deadline) -> created or refused.
+CreatePhase = Callable[[AsyncConnection, str, datetime.datetime], Awaitable[Created | Refusal]]
+
+
+@dataclass(frozen=True)
+class MovementRequest:
+    """A validated request to create one movement."""
+
+    merchant_id: str
+    key: str | None
+    fingerprint: idempotency.Fingerprint
+    create: CreatePhase
+
+
+async def execute(services: Services, flow: Flow, request: MovementRequest) -> Answer:
+    """Run `request` from wherever its key stands, and return the answer to send."""
+    claim: idempotency.Proceed | None = None
+    if request.key is not None and NO_IDEMPOTENCY not in services.defects:
+        decided = await idempotency.claim_key(
+            services.primary,
+            merchant_id=request.merchant_id,
+            key=request.key,
+            kind=flow.name,
+            request=request.fingerprint,
+            lock_ttl=services.lock_ttl,
+        )
+        if not isinstance(decided, idempotency.Proceed):
+            return _claim_answer(decided)
+        claim = decided
+    await services.failpoints.hit(f"{flow.name}.after_claim")
+    try:
+        if claim is not None and claim.recovery_point != idempotency.STARTED:
+            return await _resume(services, flow, claim)
+        return await _create_send_resolve(services, flow, request, claim)
+    except idempotency.Superseded:
+        return _in_use(
+            "This request was superseded by a later request with the same key; it changed nothing."
+        )
+
+
+def _claim_answer(claim: idempotency.Claim) -> Answer:
+    match claim:
+        case idempotency.Replay(status_code, body):
+            return Answer(status_code, dict(body), replayed=True)
+        case idempotency.ParametersMismatch():
+            return error_answer(
+                400,
+                type_="idempotency_error",
+                message="Keys for idempotent requests can only be used with the same parameters "
+                "they were first used with.",
+                should_retry=False,
+            )
+        case idempotency.InUse():
+            return _in_use(
+                "There is currently another in-progress request using this "
+                "Idempotency-Key. Retry later."
+            )
+    raise AssertionError(f"not an answer of its own: {claim}")
+
+
+def _in_use(message: str) -> Answer:
+    return error_answer(
+        409,
+        type_="idempotency_error",
+        code="idempotency_key_in_use",
+        message=message,
+        should_retry=True,
+    )
+
+
+async def _create_send_resolve(
+    services: Services, flow: Flow, request: MovementRequest, claim: idempotency.Proceed | None
+) -> Answer:
+    object_id = new_id(flow.id_prefix)
+    deadline = datetime.datetime.now(datetime.UTC) + services.network_ttl
+    created = await _guarded(
+        services, claim, _create(services, flow, request, claim, object_id, deadline)
+    )
+    if isinstance(created, Refusal):
+        return created.answer
+    created, answer = created
+    await services.failpoints.hit(f"{flow.name}.after_processing_commit")
+    if answer is None:
+        answer = await _send(services, flow, created, deadline)
+    if answer.outcome not in DEFINITIVE_OUTCOMES:
+        log.info("%s %s unknown (%s): left to recovery", flow.name, object_id, answer.error)
+        await _release_quietly(services, claim)
+        return error_answer(
+            502,
+            type_="api_error",
+            message=f"The outcome of {flow.name} {object_id} is not known yet; retry with the "
+            "same Idempotency-Key.",
+            should_retry=True,
+        )
+    row = await _guarded(
+        services,
+        claim,
+        resolve(services.primary, flow, object_id, answer, actor="api", claim=claim),
+    )
+    await services.failpoints.hit(f"{flow.name}.after_resolve_commit")
+    status, body = flow.final_response(row)
+    return Answer(status, body)
+
+
+async def _create(
+    services: Services,
+    flow: Flow,
+    request: MovementRequest,
+    claim: idempotency.Proceed | None,
+    object_id: str,
+    deadline: datetime.datetime,
+) -> tuple[Created, NetworkAnswer | None] | Refusal:
+    """The create phase: move the key to the processing point (fenced, and holding its row
+    lock), then the kind's own work; a refusal forgets the key, so nothing stays written.
+
+    Returns the network's answer too when the skip-processing-state defect sent it already.
+    """
+    async with services.primary.begin() as connection:
+        if claim is not None:
+            point = idempotency.processing_point(flow.name)
+            await idempotency.advance(connection, claim, point, object_id)
+        created = await request.create(connection, object_id, deadline)
+        if isinstance(created, Refusal):
+            if claim is not None:
+                await idempotency.forget(connection, claim)
+            return created
+        early = None
+        if SKIP_PROCESSING_STATE in services.defects:
+            # The defect: the network hears of the movement before PROCESSING is committed,
+            # so a crash or a failed commit here leaves money moved and no object to recover.
+            early = await _send(services, flow, created, deadline)
+    return created, early
+
+
+async def _send(
+    services: Services, flow: Flow, created: Created, deadline: datetime.datetime
+) -> NetworkAnswer:
+    """The one foreign call of the movement (more only under its defect)."""
+    not_after_ms = deadline_ms(deadline)
+
+    async def send_once() -> NetworkAnswer:
+        return await services.network.send(
+            flow.network_kind,
+            reference=created.row["id"],
+            fields=created.send_fields,
+            not_after_ms=not_after_ms,
+        )
+
+    answer = await send_once()
+    resends = DEFECT_RESEND_COUNT_MAX if NETWORK_RETRY_ON_TIMEOUT in services.defects else 0
+    for _ in range(resends):
+        if answer.outcome is not Outcome.UNKNOWN or time.time() * 1000 >= not_after_ms:
+            break
+        answer = await send_once()
+    await services.failpoints.hit(f"{flow.name}.after_send")
+    return answer
+
+
+async def _resume(services: Services, flow: Flow, claim: idempotency.Proceed) -> Answer:
+    """A retry found its object created: answer from it once final, never send again."""
+    assert claim.object_id is not None, f"key {claim.key_id} past started without an object"
+    row = await read_object(services.primary, flow, claim.object_id)
+    assert row is not None, f"key {claim.key_id} names {claim.object_id}, which does not exist"
+    if MovementState(row["state"]) in FINAL_STATES:
+        status, body = flow.final_response(row)
+        async with services.primary.begin() as connection:
+            await idempotency.store_response(connection, claim, status, body)
+        return Answer(status, body)
+    await idempotency.release(services.primary, claim)
+    return _in_use(
+        f"The {flow.name} {claim.object_id} of this Idempotency-Key is still being "
+        "resolved. Retry later."
+    )
+
+
+async def _guarded(
+    services: Services, claim: idempotency.Proceed | None, phase: Awaitable[Phased]
+) -> Phased:
+    """Run a phase; on a database error unlock the key (its phase rolled back) and re-raise."""
+    try:
+        return await phase
+    except SQLAlchemyError:
+        await _release_quietly(services, claim)
+        raise
+
+
+async def _release_quietly(services: Services, claim: idempotency.Proceed | None) -> None:
+    # The primary may be what failed; an unreleased lock only delays a retry by the lock TTL.
+    if claim is None:
+        return
+    try:
+        await idempotency.release(services.primary, claim)
+    except (SQLAlchemyError, OSError, idempotency.Superseded) as error:
+        log.warning("could not release idempotency key %s: %s", claim.key_id, error)

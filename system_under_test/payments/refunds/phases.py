@@ -1,0 +1,171 @@
+"""Refunds as a flow. The create phase decides under locks, on the primary: the charge row
+(its remainder) and then the merchant's accounts (its available balance), in that order. A
+refund that fails at the network gives both back."""
+
+import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from system_under_test.network_client import MovementKind, NetworkAnswer
+from system_under_test.payments import accounts as chart
+from system_under_test.payments import ledger
+from system_under_test.payments.debits import available_for_debit, balance_insufficient
+from system_under_test.payments.execution import Created, CreatePhase, Refusal
+from system_under_test.payments.movement import Flow, Row, insert_processing
+from system_under_test.payments.refunds import wire
+from system_under_test.payments.states import MovementState
+from system_under_test.payments.wire import invalid_request
+from system_under_test.schema import charges, refunds
+
+FAILURE_CODE = "could_not_process"
+
+
+async def _settle_ledger(connection: AsyncConnection, refund: Row, approved: bool) -> None:
+    posting = "refund_succeeded" if approved else "refund_failed"
+    await ledger.transfer(
+        connection,
+        posting,
+        object_id=refund["id"],
+        merchant_id=refund["merchant_id"],
+        currency=refund["currency"],
+        amount=refund["amount"],
+    )
+    if not approved:
+        await connection.execute(
+            update(charges)
+            .where(charges.c.id == refund["charge_id"])
+            .values(amount_refunded=charges.c.amount_refunded - refund["amount"])
+        )
+
+
+def _failure_code(answer: NetworkAnswer) -> str:
+    return answer.decline_code or FAILURE_CODE
+
+
+FLOW = Flow(
+    name="refund",
+    table=refunds,
+    network_kind=MovementKind.REFUND,
+    id_prefix="re",
+    settle_ledger=_settle_ledger,
+    final_response=wire.final_response,
+    failure_code=_failure_code,
+)
+
+
+def _decide(charge: Row | None, charge_id: str, amount: int | None) -> int | Refusal:
+    """The refund's amount, or why the charge cannot give it (pure)."""
+    if charge is None:
+        return Refusal(
+            invalid_request(
+                f"No such charge: '{charge_id}'",
+                param="charge",
+                code="resource_missing",
+                status=404,
+            )
+        )
+    if charge["state"] != MovementState.SUCCEEDED:
+        return Refusal(
+            invalid_request(
+                f"Charge {charge_id} did not succeed; only a succeeded charge can be refunded.",
+                param="charge",
+                code="charge_not_refundable",
+            )
+        )
+    remainder = charge["amount"] - charge["amount_refunded"]
+    if remainder == 0:
+        return Refusal(
+            invalid_request(
+                f"Charge {charge_id} has already been refunded.", code="charge_already_refunded"
+            )
+        )
+    wanted = remainder if amount is None else amount
+    if wanted > remainder:
+        return Refusal(
+            invalid_request(
+                f"Refund amount ({wanted}) is greater than unrefunded amount on charge "
+                f"({remainder}).",
+                param="amount",
+                code="amount_too_large",
+            )
+        )
+    return wanted
+
+
+def create_phase(
+    *,
+    merchant_id: str,
+    key: str | None,
+    charge_id: str,
+    amount: int | None,
+    defects: frozenset[str],
+    replica: AsyncEngine | None,
+) -> CreatePhase:
+    """The refund's part of the create phase: decide, reserve, insert it PROCESSING."""
+
+    async def create(
+        connection: AsyncConnection, object_id: str, deadline: datetime.datetime
+    ) -> Created | Refusal:
+        charge = (
+            (
+                await connection.execute(
+                    select(charges)
+                    .where(charges.c.id == charge_id, charges.c.merchant_id == merchant_id)
+                    .with_for_update()
+                )
+            )
+            .mappings()
+            .first()
+        )
+        wanted = _decide(charge, charge_id, amount)
+        if isinstance(wanted, Refusal):
+            return wanted
+        assert charge is not None
+        currency = charge["currency"]
+        available = await available_for_debit(
+            connection,
+            merchant_id=merchant_id,
+            currency=currency,
+            clearing_kind=chart.REFUND_CLEARING,
+            defects=defects,
+            replica=replica,
+        )
+        if available < wanted:
+            return balance_insufficient(available, wanted)
+        row = await insert_processing(
+            connection,
+            FLOW,
+            {
+                "id": object_id,
+                "merchant_id": merchant_id,
+                "idempotency_key": key,
+                "charge_id": charge_id,
+                "amount": wanted,
+                "currency": currency,
+                "deadline": deadline,
+                "balance_seen": available,
+            },
+            actor="api",
+        )
+        await connection.execute(
+            update(charges)
+            .where(charges.c.id == charge_id)
+            .values(amount_refunded=charges.c.amount_refunded + wanted)
+        )
+        await ledger.transfer(
+            connection,
+            "refund_reserved",
+            object_id=object_id,
+            merchant_id=merchant_id,
+            currency=currency,
+            amount=wanted,
+        )
+        fields = {
+            "authorization_id": charge["network_record_id"],
+            "amount": wanted,
+            "currency": currency,
+        }
+        return Created(row, fields)
+
+    return create
