@@ -2,6 +2,10 @@
 the primary, its account and the clearing account locked in id order until the decision and
 its reservation commit. Two defect switches weaken exactly this read."""
 
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -9,8 +13,68 @@ from system_under_test.defects import BALANCE_FROM_REPLICA, NO_ROW_LOCK
 from system_under_test.payments import accounts as chart
 from system_under_test.payments import ledger
 from system_under_test.payments.execution import Refusal
+from system_under_test.payments.movement import Flow, Row, insert_processing
 from system_under_test.payments.wire import invalid_request
 from system_under_test.schema import accounts
+
+
+@dataclass(frozen=True)
+class Debit:
+    """A refund or payout to decide: the merchant's money it would take, and where it goes."""
+
+    merchant_id: str
+    currency: str
+    amount: int
+    # The ledger posting that reserves it: from the merchant's available balance into a
+    # clearing account until the network answers.
+    reserve_posting: str
+    defects: frozenset[str]
+    replica: AsyncEngine | None
+
+
+async def reserve(
+    connection: AsyncConnection,
+    flow: Flow,
+    debit: Debit,
+    *,
+    object_id: str,
+    values: Mapping[str, Any],
+) -> Row | Refusal:
+    """Decide the debit on the available balance; if it is covered, insert the object
+    PROCESSING (with the balance it saw) and reserve the money, all in the caller's phase."""
+    _, clearing_kind = ledger.POSTINGS[debit.reserve_posting]
+    available = await available_for_debit(
+        connection,
+        merchant_id=debit.merchant_id,
+        currency=debit.currency,
+        clearing_kind=clearing_kind,
+        defects=debit.defects,
+        replica=debit.replica,
+    )
+    if available < debit.amount:
+        return balance_insufficient(available, debit.amount)
+    row = await insert_processing(
+        connection,
+        flow,
+        {
+            **values,
+            "id": object_id,
+            "merchant_id": debit.merchant_id,
+            "amount": debit.amount,
+            "currency": debit.currency,
+            "balance_seen": available,
+        },
+        actor="api",
+    )
+    await ledger.transfer(
+        connection,
+        debit.reserve_posting,
+        object_id=object_id,
+        merchant_id=debit.merchant_id,
+        currency=debit.currency,
+        amount=debit.amount,
+    )
+    return row
 
 
 async def available_for_debit(

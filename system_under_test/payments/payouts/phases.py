@@ -7,11 +7,10 @@ import datetime
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from system_under_test.network_client import MovementKind, NetworkAnswer
-from system_under_test.payments import accounts as chart
 from system_under_test.payments import ledger
-from system_under_test.payments.debits import available_for_debit, balance_insufficient
+from system_under_test.payments.debits import Debit, reserve
 from system_under_test.payments.execution import Created, CreatePhase, Refusal
-from system_under_test.payments.movement import Flow, Row, insert_processing
+from system_under_test.payments.movement import Flow, Row
 from system_under_test.payments.payouts import wire
 from system_under_test.schema import payouts
 
@@ -53,43 +52,17 @@ def create_phase(
     defects: frozenset[str],
     replica: AsyncEngine | None,
 ) -> CreatePhase:
-    """The payout's part of the create phase: decide, reserve, insert it PROCESSING."""
+    """The payout's part of the create phase: decide on the merchant's balance, reserve the
+    money, insert the payout PROCESSING."""
 
     async def create(
         connection: AsyncConnection, object_id: str, deadline: datetime.datetime
     ) -> Created | Refusal:
-        available = await available_for_debit(
-            connection,
-            merchant_id=merchant_id,
-            currency=currency,
-            clearing_kind=chart.PAYOUT_CLEARING,
-            defects=defects,
-            replica=replica,
-        )
-        if available < amount:
-            return balance_insufficient(available, amount)
-        row = await insert_processing(
-            connection,
-            FLOW,
-            {
-                "id": object_id,
-                "merchant_id": merchant_id,
-                "idempotency_key": key,
-                "amount": amount,
-                "currency": currency,
-                "deadline": deadline,
-                "balance_seen": available,
-            },
-            actor="api",
-        )
-        await ledger.transfer(
-            connection,
-            "payout_reserved",
-            object_id=object_id,
-            merchant_id=merchant_id,
-            currency=currency,
-            amount=amount,
-        )
+        debit = Debit(merchant_id, currency, amount, "payout_reserved", defects, replica)
+        values = {"idempotency_key": key, "deadline": deadline}
+        row = await reserve(connection, FLOW, debit, object_id=object_id, values=values)
+        if isinstance(row, Refusal):
+            return row
         return Created(row, {"amount": amount, "currency": currency})
 
     return create

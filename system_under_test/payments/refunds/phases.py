@@ -8,11 +8,10 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from system_under_test.network_client import MovementKind, NetworkAnswer
-from system_under_test.payments import accounts as chart
 from system_under_test.payments import ledger
-from system_under_test.payments.debits import available_for_debit, balance_insufficient
+from system_under_test.payments.debits import Debit, reserve
 from system_under_test.payments.execution import Created, CreatePhase, Refusal
-from system_under_test.payments.movement import Flow, Row, insert_processing
+from system_under_test.payments.movement import Flow, Row
 from system_under_test.payments.refunds import wire
 from system_under_test.payments.states import MovementState
 from system_under_test.payments.wire import invalid_request
@@ -93,6 +92,23 @@ def _decide(charge: Row | None, charge_id: str, amount: int | None) -> int | Ref
     return wanted
 
 
+async def _locked_charge(
+    connection: AsyncConnection, charge_id: str, merchant_id: str
+) -> Row | None:
+    # Locked first, before the accounts: every path that locks both keeps this order.
+    return (
+        (
+            await connection.execute(
+                select(charges)
+                .where(charges.c.id == charge_id, charges.c.merchant_id == merchant_id)
+                .with_for_update()
+            )
+        )
+        .mappings()
+        .first()
+    )
+
+
 def create_phase(
     *,
     merchant_id: str,
@@ -102,70 +118,28 @@ def create_phase(
     defects: frozenset[str],
     replica: AsyncEngine | None,
 ) -> CreatePhase:
-    """The refund's part of the create phase: decide, reserve, insert it PROCESSING."""
+    """The refund's part of the create phase: decide on the charge's remainder and the
+    merchant's balance, reserve the money, insert the refund PROCESSING."""
 
     async def create(
         connection: AsyncConnection, object_id: str, deadline: datetime.datetime
     ) -> Created | Refusal:
-        charge = (
-            (
-                await connection.execute(
-                    select(charges)
-                    .where(charges.c.id == charge_id, charges.c.merchant_id == merchant_id)
-                    .with_for_update()
-                )
-            )
-            .mappings()
-            .first()
-        )
+        charge = await _locked_charge(connection, charge_id, merchant_id)
         wanted = _decide(charge, charge_id, amount)
         if isinstance(wanted, Refusal):
             return wanted
         assert charge is not None
-        currency = charge["currency"]
-        available = await available_for_debit(
-            connection,
-            merchant_id=merchant_id,
-            currency=currency,
-            clearing_kind=chart.REFUND_CLEARING,
-            defects=defects,
-            replica=replica,
-        )
-        if available < wanted:
-            return balance_insufficient(available, wanted)
-        row = await insert_processing(
-            connection,
-            FLOW,
-            {
-                "id": object_id,
-                "merchant_id": merchant_id,
-                "idempotency_key": key,
-                "charge_id": charge_id,
-                "amount": wanted,
-                "currency": currency,
-                "deadline": deadline,
-                "balance_seen": available,
-            },
-            actor="api",
-        )
+        debit = Debit(merchant_id, charge["currency"], wanted, "refund_reserved", defects, replica)
+        values = {"idempotency_key": key, "charge_id": charge_id, "deadline": deadline}
+        row = await reserve(connection, FLOW, debit, object_id=object_id, values=values)
+        if isinstance(row, Refusal):
+            return row
         await connection.execute(
             update(charges)
             .where(charges.c.id == charge_id)
             .values(amount_refunded=charges.c.amount_refunded + wanted)
         )
-        await ledger.transfer(
-            connection,
-            "refund_reserved",
-            object_id=object_id,
-            merchant_id=merchant_id,
-            currency=currency,
-            amount=wanted,
-        )
-        fields = {
-            "authorization_id": charge["network_record_id"],
-            "amount": wanted,
-            "currency": currency,
-        }
-        return Created(row, fields)
+        fields = {"authorization_id": charge["network_record_id"], "amount": wanted}
+        return Created(row, fields | {"currency": debit.currency})
 
     return create
