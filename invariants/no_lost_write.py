@@ -5,7 +5,8 @@ network's records:
 
 - every ``ok`` op names a row on the primary of its merchant and key (and, for a refund, of its
   charge), SUCCEEDED, with the acknowledged amount and the requested currency;
-- every approved network record references a SUCCEEDED row of the same amount and currency;
+- every approved network record references a SUCCEEDED row of the same amount and currency,
+  and every SUCCEEDED row has an approved record (else it booked money that never moved);
 - no row is left PENDING or PROCESSING after recovery quiesced;
 - a key whose failure was acknowledged moved no money and has no SUCCEEDED row;
 - every row comes from a key that an op of its kind and merchant sent (no phantoms).
@@ -63,6 +64,7 @@ def check(
         anomalies += [
             *_acknowledged_movements(join, ops),
             *_approved_records(join),
+            *_succeeded_without_approval(join),
             *_unresolved_movements(join),
             *_contradicted_failures(join),
             *_phantom_movements(join),
@@ -160,6 +162,22 @@ def _approved_records(join: MovementJoin) -> Iterator[Anomaly]:
             f"{described}, but {kind.name} {movement.id} {detail}",
             {f"{kind.record_name}_id": record.id, **join.movement_evidence(movement)},
         )
+
+
+def _succeeded_without_approval(join: MovementJoin) -> Iterator[Anomaly]:
+    """A SUCCEEDED row with no approved network record booked money that never moved."""
+    if not join.reads_complete:
+        return
+    kind = join.kind
+    for movement in join.movements:
+        if movement.state == "SUCCEEDED" and not join.approved.get(movement.id):
+            yield Anomaly(
+                f"{kind.name}_succeeded_without_approval",
+                f"{kind.name} {movement.id} is SUCCEEDED for {movement.amount} "
+                f"{movement.currency}, but the network approved no "
+                f"{kind.record_name.replace('_', ' ')} for it",
+                join.movement_evidence(movement),
+            )
 
 
 def _unresolved_movements(join: MovementJoin) -> Iterator[Anomaly]:

@@ -9,7 +9,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from system_under_test.api import movements
 from system_under_test.api.authentication import authenticate
 from system_under_test.api.context import CONFIG, MERCHANT_CACHE, SERVICES
-from system_under_test.api.errors import api_error
+from system_under_test.api.errors import api_error, invalid_request
 from system_under_test.config import ServiceConfig
 from system_under_test.database import make_engine
 from system_under_test.failpoints import FailpointError, Failpoints
@@ -25,8 +25,11 @@ async def stripe_errors(request: web.Request, handler) -> web.StreamResponse:
     try:
         return await handler(request)
     except web.HTTPException as error:
-        if error.status >= 400:
+        if error.status >= 500:
             return api_error(error.reason, status=error.status)
+        if error.status >= 400:
+            # No route, wrong method, a body too large: retrying the same request cannot help.
+            return invalid_request(error.reason, status=error.status)
         raise
     except (SQLAlchemyError, OSError, TimeoutError) as error:
         log.warning(

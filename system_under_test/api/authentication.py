@@ -7,6 +7,7 @@ from sqlalchemy import select
 
 from system_under_test.api.context import MERCHANT_CACHE, MERCHANT_ID, SERVICES
 from system_under_test.api.errors import invalid_request
+from system_under_test.api.params import text_problem
 from system_under_test.schema import merchants
 
 UNAUTHENTICATED_PATHS = frozenset({"/health"})
@@ -32,6 +33,8 @@ async def authenticate(request: web.Request, handler) -> web.StreamResponse:
             "You did not provide an API key. Use 'Authorization: Bearer YOUR_SECRET_KEY'.",
             status=401,
         )
+    if text_problem(api_key) is not None:
+        return invalid_request("Invalid API Key provided: it is not valid UTF-8 text", status=401)
     key_hash = hash_api_key(api_key.strip())
     cache = request.app[MERCHANT_CACHE]
     merchant_id = cache.get(key_hash)

@@ -11,8 +11,11 @@ from system_under_test.api.errors import invalid_request, respond
 from system_under_test.api.params import (
     InvalidParameter,
     canonical_params,
+    form_problem,
     idempotency_key_problem,
+    object_id_problem,
     parse_charge,
+    parse_limit,
     parse_payout,
     parse_refund,
 )
@@ -26,11 +29,18 @@ from system_under_test.payments.payouts.wire import payout_object
 from system_under_test.payments.refunds import phases as refund_phases
 from system_under_test.payments.refunds.wire import refund_object
 
-LIST_LIMIT_MAX = 100  # Stripe's page size ceiling.
 
-
-async def _form(request: web.Request) -> dict[str, str]:
-    return {name: str(value) for name, value in (await request.post()).items()}
+async def _form(request: web.Request) -> dict[str, str] | InvalidParameter:
+    """The form parameters, or why the body cannot be read as a form."""
+    try:
+        posted = await request.post()
+    except (UnicodeDecodeError, ValueError, LookupError) as error:
+        # Undecodable bytes, a broken multipart boundary, an unknown charset.
+        return InvalidParameter(
+            None, f"The request body is not a valid form: {error}", "parameter_invalid"
+        )
+    form = {name: str(value) for name, value in posted.items()}
+    return form_problem(form) or form
 
 
 def _refused(problem: InvalidParameter) -> web.Response:
@@ -57,6 +67,8 @@ async def _execute(
 async def create_charge(request: web.Request) -> web.Response:
     """`POST /v1/charges`."""
     form = await _form(request)
+    if isinstance(form, InvalidParameter):
+        return _refused(form)
     parsed = parse_charge(form)
     if isinstance(parsed, InvalidParameter):
         return _refused(parsed)
@@ -73,6 +85,8 @@ async def create_charge(request: web.Request) -> web.Response:
 async def create_refund(request: web.Request) -> web.Response:
     """`POST /v1/refunds`."""
     form = await _form(request)
+    if isinstance(form, InvalidParameter):
+        return _refused(form)
     parsed = parse_refund(form)
     if isinstance(parsed, InvalidParameter):
         return _refused(parsed)
@@ -91,6 +105,8 @@ async def create_refund(request: web.Request) -> web.Response:
 async def create_payout(request: web.Request) -> web.Response:
     """`POST /v1/payouts`."""
     form = await _form(request)
+    if isinstance(form, InvalidParameter):
+        return _refused(form)
     parsed = parse_payout(form)
     if isinstance(parsed, InvalidParameter):
         return _refused(parsed)
@@ -106,12 +122,21 @@ async def create_payout(request: web.Request) -> web.Response:
     return await _execute(request, payout_phases.FLOW, form, create)
 
 
+def _no_such(flow: Flow, object_id: str) -> web.Response:
+    shown = object_id[:40] if object_id_problem(object_id) is None else repr(object_id[:40])
+    return invalid_request(
+        f"No such {flow.name}: {shown}", param="id", code="resource_missing", status=404
+    )
+
+
 def retrieve(flow: Flow, to_wire: Callable[[Any], dict[str, Any]], match_name: str):
     """`GET /v1/<objects>/{id}`, read from the primary (authoritative: a read-back after an
     acknowledged write must see it). Another merchant's object does not exist."""
 
     async def handler(request: web.Request) -> web.Response:
         object_id = request.match_info[match_name]
+        if object_id_problem(object_id) is not None:
+            return _no_such(flow, object_id)
         async with request.app[SERVICES].primary.connect() as connection:
             row = (
                 (
@@ -151,10 +176,9 @@ async def retrieve_balance(request: web.Request) -> web.Response:
 
 async def list_charges(request: web.Request) -> web.Response:
     """`GET /v1/charges`, read from the replica: a display read that may lag."""
-    try:
-        limit = min(int(request.query.get("limit", "10")), LIST_LIMIT_MAX)
-    except ValueError:
-        return invalid_request("limit must be an integer", param="limit")
+    limit = parse_limit(request.query)
+    if isinstance(limit, InvalidParameter):
+        return _refused(limit)
     services = request.app[SERVICES]
     engine = services.replica or services.primary
     table = charge_phases.FLOW.table

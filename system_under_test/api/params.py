@@ -11,6 +11,10 @@ AMOUNT_MAX = 99_999_999
 # Longer digit strings are refused before int() is asked to convert them.
 AMOUNT_DIGITS_MAX = len(str(AMOUNT_MAX))
 IDEMPOTENCY_KEY_LENGTH_MAX = 255  # Stripe's documented limit.
+# Object ids are short ASCII (`ch_` and 24 hex digits); anything longer names no object.
+ID_LENGTH_MAX = 255
+LIST_LIMIT_DEFAULT = 10
+LIST_LIMIT_MAX = 100  # Stripe's page size ceiling.
 # Stripe's test tokens and the card numbers they stand for.
 TEST_TOKENS = {
     "tok_visa": "4242424242424242",
@@ -48,6 +52,41 @@ class RefundRequest:
 class PayoutRequest:
     amount: int
     currency: str
+
+
+def text_problem(text: str) -> str | None:
+    """Why a parameter, header or path text cannot be stored, or None.
+
+    PostgreSQL's text refuses NUL, and undecodable bytes arrive as lone surrogates that no
+    encoder takes; both are the client's error, never the server's.
+
+    >>> text_problem("ch_1" + chr(0))
+    'contains a NUL character'
+    """
+    if "\x00" in text:
+        return "contains a NUL character"
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return "is not valid UTF-8"
+    return None
+
+
+def form_problem(form: Mapping[str, str]) -> InvalidParameter | None:
+    """The first parameter name or value that cannot be taken at all."""
+    for name, value in form.items():
+        problem = text_problem(name) or text_problem(value)
+        if problem is not None:
+            shown = name if text_problem(name) is None else repr(name)
+            return InvalidParameter(shown, f"Parameter {shown} {problem}.", "parameter_invalid")
+    return None
+
+
+def object_id_problem(object_id: str) -> str | None:
+    """Why a text cannot be an object id (so no object has it), or None."""
+    if not object_id.isascii() or not object_id.isprintable() or len(object_id) > ID_LENGTH_MAX:
+        return "is not an object id"
+    return None
 
 
 def _unknown(form: Mapping[str, str], declared: frozenset[str]) -> InvalidParameter | None:
@@ -127,6 +166,8 @@ def parse_refund(form: Mapping[str, str]) -> RefundRequest | InvalidParameter:
     charge_id = form.get("charge", "")
     if not charge_id:
         return InvalidParameter("charge", "Missing required param: charge.", "parameter_missing")
+    if object_id_problem(charge_id) is not None:
+        return InvalidParameter("charge", f"No such charge: {charge_id[:40]!r}", "resource_missing")
     if "amount" not in form:
         return RefundRequest(charge_id=charge_id, amount=None)
     amount = _amount(form)
@@ -162,4 +203,17 @@ def idempotency_key_problem(key: str) -> str | None:
     """Why an Idempotency-Key header is refused, or None."""
     if not 1 <= len(key) <= IDEMPOTENCY_KEY_LENGTH_MAX:
         return f"Idempotency-Key must be 1 to {IDEMPOTENCY_KEY_LENGTH_MAX} characters"
-    return None
+    problem = text_problem(key)
+    return f"Idempotency-Key {problem}" if problem else None
+
+
+def parse_limit(query: Mapping[str, str]) -> int | InvalidParameter:
+    """A list's `limit`: ASCII digits, 1 to 100 (default 10)."""
+    text = query.get("limit")
+    if text is None:
+        return LIST_LIMIT_DEFAULT
+    if not _ascii_digits(text) or len(text) > 3 or not 1 <= int(text) <= LIST_LIMIT_MAX:
+        return InvalidParameter(
+            "limit", f"limit must be an integer from 1 to {LIST_LIMIT_MAX}", "parameter_invalid"
+        )
+    return int(text)

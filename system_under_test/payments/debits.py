@@ -93,18 +93,21 @@ async def available_for_debit(
     clearing = await ledger.account_id(
         connection, ledger.account_key(merchant_id, clearing_kind, currency)
     )
-    if BALANCE_FROM_REPLICA in defects:
-        assert replica is not None, "the configuration refuses this defect without a replica"
-        # The defect: a display read, possibly behind the primary, decides a debit.
-        async with replica.connect() as replica_connection:
-            return await replica_connection.scalar(
-                select(accounts.c.balance).where(accounts.c.id == available)
-            )
-    # The defect no-row-lock reads the same row without locking it, so two debits can both
-    # see the balance before either is taken from it.
+    # The defect no-row-lock reads the rows without locking them, so two debits can both see
+    # the balance before either is taken from it.
     balances = await ledger.lock_balances(
         connection, [available, clearing], for_update=NO_ROW_LOCK not in defects
     )
+    if BALANCE_FROM_REPLICA in defects:
+        assert replica is not None, "the configuration refuses this defect without a replica"
+        # The defect: the locks are taken, but the balance decided on is a display read on
+        # the replica, which may be behind the primary.
+        async with replica.connect() as replica_connection:
+            seen = await replica_connection.scalar(
+                select(accounts.c.balance).where(accounts.c.id == available)
+            )
+        # A replica that has not even replayed the account's creation shows nothing.
+        return seen or 0
     return balances[available]
 
 

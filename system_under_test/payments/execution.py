@@ -114,7 +114,8 @@ async def execute(services: Services, flow: Flow, request: MovementRequest) -> A
         return await _create_send_resolve(services, flow, request, claim)
     except idempotency.Superseded:
         return _in_use(
-            "This request was superseded by a later request with the same key; it changed nothing."
+            "This request was superseded by a later request with the same key: its own writes "
+            "were rolled back, and whatever it had sent is resolved by look-up."
         )
 
 

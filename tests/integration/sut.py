@@ -14,6 +14,8 @@ import requests
 from system_under_test.deploy.topology import Endpoints
 
 REQUEST_TIMEOUT_S = 30
+# Pages of network records a test reads at most (a thousand records each).
+NETWORK_PAGES_MAX = 100
 PATHS = {"charge": "/v1/charges", "refund": "/v1/refunds", "payout": "/v1/payouts"}
 
 
@@ -125,6 +127,23 @@ class Sut:
         )
         assert response.status_code == 200, response.text
         return response.json()["data"]
+
+    def network_count(self, kind: str) -> int:
+        """How many records of `kind` ("authorizations", ...) the network holds in all."""
+        count, after_seq = 0, 0
+        for _ in range(NETWORK_PAGES_MAX):
+            response = requests.get(
+                f"{self.endpoints.network_url}/v1/{kind}",
+                params={"after_seq": str(after_seq)},
+                timeout=REQUEST_TIMEOUT_S,
+            )
+            assert response.status_code == 200, response.text
+            page = response.json()
+            count += len(page["data"])
+            if not page["has_more"]:
+                return count
+            after_seq = page["last_seq"]
+        raise AssertionError(f"more than {NETWORK_PAGES_MAX} pages of {kind}")
 
     def ledger_problems(self) -> list[str]:
         """Ledger transactions that do not sum to zero, and balances that differ from their

@@ -368,3 +368,36 @@ def test_missing_refunds_and_payouts_do_not_count_when_reads_are_incomplete():
     assert result.verdict is Verdict.UNKNOWN
     assert result.anomalies == ()
     assert "primary: connection reset" in result.error
+
+
+def test_succeeded_charge_without_an_approved_authorization():
+    # Money booked that never moved: e.g. an expired authorization resolved as approved.
+    run = clean_run()
+    run.op("k9", "info")
+    run.charge("ch_9", "k9")
+    run.authorization("ch_9", outcome="expired")
+
+    result = run.check(no_lost_write.check)
+
+    assert kinds(result) == ["charge_succeeded_without_approval"]
+    assert result.anomalies[0].evidence["charge_id"] == "ch_9"
+
+
+def test_paid_payout_without_any_network_record():
+    run = clean_run()
+    run.payout_op("p9", "info")
+    run.payout("po_9", "p9")
+
+    assert kinds(run.check(no_lost_write.check)) == ["payout_succeeded_without_approval"]
+
+
+def test_succeeded_rows_without_records_do_not_count_when_reads_are_incomplete():
+    run = clean_run()
+    run.payout_op("p9", "info")
+    run.payout("po_9", "p9")
+    run.complete = False
+
+    result = run.check(no_lost_write.check)
+
+    assert result.verdict is Verdict.UNKNOWN
+    assert result.anomalies == ()

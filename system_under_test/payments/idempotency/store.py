@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from system_under_test.payments.idempotency.claim import (
     Claim,
     Fingerprint,
+    InUse,
     Proceed,
     StoredKey,
     decide_claim,
@@ -24,6 +25,9 @@ from system_under_test.payments.idempotency.recovery_points import FINISHED, STA
 from system_under_test.schema import idempotency_keys
 
 FIRST_LOCK_VERSION = 1
+# Insert-or-find rounds of one claim; a key deleted twice in between is being churned, and the
+# client is told to retry.
+CLAIM_ATTEMPTS_MAX = 3
 
 
 class Superseded(Exception):
@@ -57,37 +61,17 @@ async def claim_key(
     """The first phase: insert and lock the key, or find it and decide (claim.decide_claim)."""
     now = datetime.datetime.now(datetime.UTC)
     async with engine.begin() as connection:
-        inserted = await connection.scalar(
-            insert(idempotency_keys)
-            .values(
-                merchant_id=merchant_id,
-                key=key,
-                request_method=request.method,
-                request_path=request.path,
-                request_params=dict(request.params),
-                recovery_point=STARTED,
-                lock_version=FIRST_LOCK_VERSION,
-                locked_at=now,
-            )
-            .on_conflict_do_nothing(index_elements=["merchant_id", "key"])
-            .returning(idempotency_keys.c.id)
-        )
-        if inserted is not None:
-            return Proceed(inserted, STARTED, FIRST_LOCK_VERSION, None, took_over=False)
-        row = (
-            (
-                await connection.execute(
-                    select(idempotency_keys)
-                    .where(
-                        idempotency_keys.c.merchant_id == merchant_id,
-                        idempotency_keys.c.key == key,
-                    )
-                    .with_for_update()
-                )
-            )
-            .mappings()
-            .one()
-        )
+        # A key found by the insert can be deleted (a refusal, the reaper) before the select
+        # locks it; the insert is then tried again, a bounded number of times.
+        for _ in range(CLAIM_ATTEMPTS_MAX):
+            inserted = await _insert(connection, merchant_id, key, request, now)
+            if inserted is not None:
+                return Proceed(inserted, STARTED, FIRST_LOCK_VERSION, None, took_over=False)
+            row = await _locked(connection, merchant_id, key)
+            if row is not None:
+                break
+        else:
+            return InUse()
         claim = decide_claim(_stored(row), request, kind=kind, now=now, lock_ttl=lock_ttl)
         if isinstance(claim, Proceed):
             await connection.execute(
@@ -96,6 +80,46 @@ async def claim_key(
                 .values(locked_at=now, last_run_at=now, lock_version=claim.lock_version)
             )
         return claim
+
+
+async def _insert(
+    connection: AsyncConnection,
+    merchant_id: str,
+    key: str,
+    request: Fingerprint,
+    now: datetime.datetime,
+) -> int | None:
+    return await connection.scalar(
+        insert(idempotency_keys)
+        .values(
+            merchant_id=merchant_id,
+            key=key,
+            request_method=request.method,
+            request_path=request.path,
+            request_params=dict(request.params),
+            recovery_point=STARTED,
+            lock_version=FIRST_LOCK_VERSION,
+            locked_at=now,
+        )
+        .on_conflict_do_nothing(index_elements=["merchant_id", "key"])
+        .returning(idempotency_keys.c.id)
+    )
+
+
+async def _locked(
+    connection: AsyncConnection, merchant_id: str, key: str
+) -> Mapping[str, Any] | None:
+    return (
+        (
+            await connection.execute(
+                select(idempotency_keys)
+                .where(idempotency_keys.c.merchant_id == merchant_id, idempotency_keys.c.key == key)
+                .with_for_update()
+            )
+        )
+        .mappings()
+        .first()
+    )
 
 
 def _fenced(claim: Proceed):
@@ -189,7 +213,10 @@ async def reap_expired(
     async with engine.begin() as connection:
         expired = (
             select(idempotency_keys.c.id)
-            .where(idempotency_keys.c.created_at < func.now() - retention)
+            .where(
+                idempotency_keys.c.created_at < func.now() - retention,
+                idempotency_keys.c.recovery_point.in_((STARTED, FINISHED)),
+            )
             .order_by(idempotency_keys.c.created_at)
             .limit(batch_max)
             .with_for_update(skip_locked=True)

@@ -21,21 +21,21 @@ FAILURE_CODE = "could_not_process"
 
 
 async def _settle_ledger(connection: AsyncConnection, refund: Row, approved: bool) -> None:
-    posting = "refund_succeeded" if approved else "refund_failed"
-    await ledger.transfer(
-        connection,
-        posting,
-        object_id=refund["id"],
-        merchant_id=refund["merchant_id"],
-        currency=refund["currency"],
-        amount=refund["amount"],
-    )
     if not approved:
+        # The charge row before the accounts: the order the create phase locks them in.
         await connection.execute(
             update(charges)
             .where(charges.c.id == refund["charge_id"])
             .values(amount_refunded=charges.c.amount_refunded - refund["amount"])
         )
+    await ledger.transfer(
+        connection,
+        "refund_succeeded" if approved else "refund_failed",
+        object_id=refund["id"],
+        merchant_id=refund["merchant_id"],
+        currency=refund["currency"],
+        amount=refund["amount"],
+    )
 
 
 def _failure_code(answer: NetworkAnswer) -> str:
