@@ -18,6 +18,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     func,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 
@@ -65,6 +66,24 @@ def _movement_columns() -> list[Column]:
         Column("resolved_by", Text, nullable=True),
         Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
         Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+        Column("description", Text, nullable=True),
+        Column("metadata", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
+        # The network's reason for a decline (failure_code holds Stripe's error code).
+        Column("decline_code", Text, nullable=True),
+        # The ledger transactions the movement posted on the merchant's balance: its own, and
+        # the one that gave the money back when it failed (Stripe's balance transactions).
+        Column(
+            "balance_transaction_id",
+            BigInteger,
+            ForeignKey("ledger_transactions.id"),
+            nullable=True,
+        ),
+        Column(
+            "failure_balance_transaction_id",
+            BigInteger,
+            ForeignKey("ledger_transactions.id"),
+            nullable=True,
+        ),
     ]
 
 

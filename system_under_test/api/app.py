@@ -2,26 +2,51 @@
 
 import datetime
 import logging
+import secrets
+import time
 
 from aiohttp import web
 from sqlalchemy.exc import SQLAlchemyError
 
-from system_under_test.api import movements
+from system_under_test.api import movements, openapi, reads
 from system_under_test.api.authentication import authenticate
 from system_under_test.api.context import CONFIG, MERCHANT_CACHE, SERVICES
-from system_under_test.api.errors import api_error, invalid_request
+from system_under_test.api.errors import api_error, invalid_request, respond
 from system_under_test.config import ServiceConfig
 from system_under_test.database import make_engine
 from system_under_test.failpoints import FailpointError, Failpoints
 from system_under_test.network_client import CardNetworkClient
 from system_under_test.payments.execution import Services
+from system_under_test.payments.wire import error_answer
 
 log = logging.getLogger("paychaos.api")
+
+# Random bytes of a request id: `req_` and 24 hex digits, as unguessable as an object id.
+REQUEST_ID_BYTES = 12
+
+
+@web.middleware
+async def request_ids(request: web.Request, handler) -> web.StreamResponse:
+    """Every answer carries `Request-Id: req_...`, logged with the request and its status."""
+    request_id = f"req_{secrets.token_hex(REQUEST_ID_BYTES)}"
+    started = time.monotonic()
+    response = await handler(request)
+    response.headers["Request-Id"] = request_id
+    log.info(
+        "%s %s %s -> %d in %.1f ms",
+        request_id,
+        request.method,
+        request.path,
+        response.status,
+        (time.monotonic() - started) * 1000,
+    )
+    return response
 
 
 @web.middleware
 async def stripe_errors(request: web.Request, handler) -> web.StreamResponse:
-    """Unexpected failures become Stripe `api_error` answers instead of HTML pages."""
+    """Every failure becomes a Stripe error in JSON: client errors as invalid requests, the
+    database's and the network's as retryable api errors, bugs as api errors not to retry."""
     try:
         return await handler(request)
     except web.HTTPException as error:
@@ -38,15 +63,30 @@ async def stripe_errors(request: web.Request, handler) -> web.StreamResponse:
         return api_error("An error occurred with our connection to the database.")
     except FailpointError as error:
         return api_error(str(error))
+    except Exception:
+        log.exception("%s %s failed", request.method, request.path)
+        return respond(
+            error_answer(
+                500,
+                type_="api_error",
+                message="An internal error occurred; retrying this request will not help.",
+                should_retry=False,
+            )
+        )
 
 
 async def health(request: web.Request) -> web.Response:
     return web.json_response({"status": "ok"})
 
 
+async def openapi_document(request: web.Request) -> web.Response:
+    """`GET /openapi.json`: the contract of this API."""
+    return web.json_response(openapi.DOCUMENT)
+
+
 def make_app(config: ServiceConfig, failpoints: Failpoints) -> web.Application:
     """The API application for `config`; `failpoints` fire only where a test armed them."""
-    app = web.Application(middlewares=[stripe_errors, authenticate])
+    app = web.Application(middlewares=[request_ids, stripe_errors, authenticate])
     app[CONFIG] = config
     app[MERCHANT_CACHE] = {}
 
@@ -75,12 +115,17 @@ def make_app(config: ServiceConfig, failpoints: Failpoints) -> web.Application:
     app.cleanup_ctx.append(lifetime)
     routes = app.router
     routes.add_get("/health", health)
+    routes.add_get("/openapi.json", openapi_document)
     routes.add_post("/v1/charges", movements.create_charge)
-    routes.add_get("/v1/charges", movements.list_charges)
-    routes.add_get("/v1/charges/{charge_id}", movements.retrieve_charge)
+    routes.add_get("/v1/charges", reads.list_charges)
+    routes.add_get("/v1/charges/{charge_id}", reads.retrieve_charge)
     routes.add_post("/v1/refunds", movements.create_refund)
-    routes.add_get("/v1/refunds/{refund_id}", movements.retrieve_refund)
+    routes.add_get("/v1/refunds", reads.list_refunds)
+    routes.add_get("/v1/refunds/{refund_id}", reads.retrieve_refund)
     routes.add_post("/v1/payouts", movements.create_payout)
-    routes.add_get("/v1/payouts/{payout_id}", movements.retrieve_payout)
-    routes.add_get("/v1/balance", movements.retrieve_balance)
+    routes.add_get("/v1/payouts", reads.list_payouts)
+    routes.add_get("/v1/payouts/{payout_id}", reads.retrieve_payout)
+    routes.add_get("/v1/balance", reads.retrieve_balance)
+    routes.add_get("/v1/balance_transactions", reads.list_balance_transactions)
+    routes.add_get("/v1/balance_transactions/{transaction_id}", reads.retrieve_balance_transaction)
     return app

@@ -1,5 +1,8 @@
-"""Bearer API keys, checked against their stored sha256."""
+"""API keys, as Stripe takes them (`Authorization: Bearer sk_...`, any case of the scheme, or
+HTTP Basic with the key as the user name), checked against their stored sha256."""
 
+import base64
+import binascii
 import hashlib
 
 from aiohttp import web
@@ -10,7 +13,11 @@ from system_under_test.api.errors import invalid_request
 from system_under_test.api.params import text_problem
 from system_under_test.schema import merchants
 
-UNAUTHENTICATED_PATHS = frozenset({"/health"})
+UNAUTHENTICATED_PATHS = frozenset({"/health", "/openapi.json"})
+NO_KEY_MESSAGE = (
+    "You did not provide an API key. Use 'Authorization: Bearer YOUR_SECRET_KEY', or HTTP "
+    "Basic auth with the key as the user name."
+)
 
 
 def hash_api_key(api_key: str) -> str:
@@ -22,20 +29,40 @@ def _masked(api_key: str) -> str:
     return f"{api_key[:8]}{'*' * 8}{api_key[-4:]}" if len(api_key) > 12 else "****"
 
 
+def api_key_of(authorization: str) -> str | None:
+    """The API key an Authorization header carries, or None.
+
+    >>> api_key_of("bearer sk_test_1")
+    'sk_test_1'
+    >>> api_key_of("Basic " + base64.b64encode(b"sk_test_1:").decode())
+    'sk_test_1'
+    """
+    scheme, _, credentials = authorization.strip().partition(" ")
+    credentials = credentials.strip()
+    if scheme.lower() == "bearer":
+        return credentials or None
+    if scheme.lower() != "basic":
+        return None
+    try:
+        decoded = base64.b64decode(credentials, validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    user, _, _password = decoded.partition(":")
+    return user or None
+
+
 @web.middleware
 async def authenticate(request: web.Request, handler) -> web.StreamResponse:
-    """Resolve `Authorization: Bearer sk_test_...` to a merchant, or answer 401."""
+    """Resolve the request's API key to a merchant, or answer 401."""
     if request.path in UNAUTHENTICATED_PATHS:
         return await handler(request)
-    scheme, _, api_key = request.headers.get("Authorization", "").partition(" ")
-    if scheme != "Bearer" or not api_key:
-        return invalid_request(
-            "You did not provide an API key. Use 'Authorization: Bearer YOUR_SECRET_KEY'.",
-            status=401,
-        )
-    if text_problem(api_key) is not None:
+    authorization = request.headers.get("Authorization", "")
+    if text_problem(authorization) is not None:
         return invalid_request("Invalid API Key provided: it is not valid UTF-8 text", status=401)
-    key_hash = hash_api_key(api_key.strip())
+    api_key = api_key_of(authorization)
+    if api_key is None:
+        return invalid_request(NO_KEY_MESSAGE, status=401)
+    key_hash = hash_api_key(api_key)
     cache = request.app[MERCHANT_CACHE]
     merchant_id = cache.get(key_hash)
     if merchant_id is None:

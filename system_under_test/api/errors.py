@@ -2,6 +2,7 @@
 
 from aiohttp import web
 
+from system_under_test.api.params import InvalidParameter
 from system_under_test.payments import wire
 from system_under_test.payments.wire import Answer
 
@@ -21,6 +22,20 @@ def invalid_request(
 ) -> web.Response:
     """A Stripe `invalid_request_error` response (not retryable)."""
     return respond(wire.invalid_request(message, param=param, code=code, status=status))
+
+
+def refused(problem: InvalidParameter) -> web.Response:
+    """The answer to parameters refused before anything was written."""
+    return respond(
+        wire.error_answer(
+            problem.status,
+            type_=problem.type_,
+            message=problem.message,
+            code=problem.code,
+            should_retry=False,
+            **({"param": problem.param} if problem.param else {}),
+        )
+    )
 
 
 def api_error(message: str, *, status: int = 500) -> web.Response:

@@ -1,8 +1,12 @@
-"""Parsing of form parameters (no I/O): each endpoint declares its parameters, an unknown one
-is refused by name, and numbers are ASCII digits within Stripe's limits."""
+"""Parsing of form and query parameters (no I/O).
+
+Each endpoint declares the parameters it acts on. A parameter Stripe has but this system does
+not implement is refused by name as unsupported; any other unknown one is `parameter_unknown`.
+Numbers and card numbers are ASCII digits only; `metadata[...]` and `description` are kept.
+"""
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from system_under_test.payments.accounts import CURRENCIES
 
@@ -10,28 +14,72 @@ from system_under_test.payments.accounts import CURRENCIES
 AMOUNT_MAX = 99_999_999
 # Longer digit strings are refused before int() is asked to convert them.
 AMOUNT_DIGITS_MAX = len(str(AMOUNT_MAX))
+# Stripe's smallest charge per currency, in minor units.
+CHARGE_AMOUNT_MIN = {"usd": 50, "eur": 50, "gbp": 30}
 IDEMPOTENCY_KEY_LENGTH_MAX = 255  # Stripe's documented limit.
 # Object ids are short ASCII (`ch_` and 24 hex digits); anything longer names no object.
 ID_LENGTH_MAX = 255
 LIST_LIMIT_DEFAULT = 10
 LIST_LIMIT_MAX = 100  # Stripe's page size ceiling.
+# Stripe's metadata limits.
+METADATA_KEYS_MAX = 50
+METADATA_KEY_LENGTH_MAX = 40
+METADATA_VALUE_LENGTH_MAX = 500
+DESCRIPTION_LENGTH_MAX = 1000
 # Stripe's test tokens and the card numbers they stand for.
 TEST_TOKENS = {
     "tok_visa": "4242424242424242",
     "tok_chargeDeclined": "4000000000000002",
     "tok_chargeDeclinedInsufficientFunds": "4000000000009995",
+    "tok_chargeDeclinedProcessingError": "4000000000000119",
+    "tok_chargeDeclinedIncorrectNumber": "4242424242424241",
 }
 CARD_DIGITS_MIN = 12
 CARD_DIGITS_MAX = 19
 
+# Parameters of Stripe's API that this system does not implement, per endpoint.
+UNSUPPORTED = {
+    "charge": frozenset(
+        {
+            "application_fee_amount",
+            "customer",
+            "expand",
+            "on_behalf_of",
+            "radar_options",
+            "receipt_email",
+            "shipping",
+            "statement_descriptor",
+            "statement_descriptor_suffix",
+            "transfer_data",
+            "transfer_group",
+        }
+    ),
+    "refund": frozenset(
+        {
+            "customer",
+            "expand",
+            "instructions_email",
+            "origin",
+            "payment_intent",
+            "reason",
+            "refund_application_fee",
+            "reverse_transfer",
+        }
+    ),
+    "payout": frozenset({"destination", "expand", "method", "source_type", "statement_descriptor"}),
+    "list": frozenset({"created", "expand", "customer", "payment_intent", "status", "type"}),
+}
+
 
 @dataclass(frozen=True)
 class InvalidParameter:
-    """Why a request's parameters are refused; `param` names the one at fault."""
+    """Why a request is refused before anything is written; `param` names the culprit."""
 
     param: str | None
     message: str
-    code: str
+    code: str | None
+    status: int = 400
+    type_: str = "invalid_request_error"
 
 
 @dataclass(frozen=True)
@@ -39,6 +87,8 @@ class ChargeRequest:
     amount: int
     currency: str
     card_number: str
+    description: str | None = None
+    metadata: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -46,12 +96,24 @@ class RefundRequest:
     charge_id: str
     # None: the charge's whole remainder.
     amount: int | None
+    metadata: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
 class PayoutRequest:
     amount: int
     currency: str
+    description: str | None = None
+    metadata: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ListRequest:
+    limit: int
+    starting_after: str | None
+    ending_before: str | None
+    # Filters an endpoint declares, e.g. a refund list's `charge`.
+    filters: dict[str, str] = field(default_factory=dict)
 
 
 def text_problem(text: str) -> str | None:
@@ -89,12 +151,26 @@ def object_id_problem(object_id: str) -> str | None:
     return None
 
 
-def _unknown(form: Mapping[str, str], declared: frozenset[str]) -> InvalidParameter | None:
+def _base_name(name: str) -> str:
+    # `metadata[order]` and `expand[]` belong to their base parameter.
+    return name.partition("[")[0]
+
+
+def _undeclared(
+    form: Mapping[str, str], declared: frozenset[str], unsupported: frozenset[str]
+) -> InvalidParameter | None:
     for name in sorted(form):
-        if name not in declared:
+        base = _base_name(name)
+        # `metadata[...]` is declared by its base name; every other name exactly.
+        if name in declared or (base == "metadata" and base in declared):
+            continue
+        if base in unsupported:
             return InvalidParameter(
-                name, f"Received unknown parameter: {name}", "parameter_unknown"
+                name,
+                f"{name} is a Stripe parameter that this system does not implement.",
+                None,
             )
+        return InvalidParameter(name, f"Received unknown parameter: {name}", "parameter_unknown")
     return None
 
 
@@ -103,7 +179,7 @@ def _ascii_digits(text: str) -> bool:
     return text.isascii() and text.isdigit()
 
 
-def _amount(form: Mapping[str, str]) -> int | InvalidParameter:
+def _amount(form: Mapping[str, str], minimum: int = 1) -> int | InvalidParameter:
     text = form.get("amount")
     if text is None:
         return InvalidParameter("amount", "Missing required param: amount.", "parameter_missing")
@@ -112,86 +188,235 @@ def _amount(form: Mapping[str, str]) -> int | InvalidParameter:
             "amount", f"Invalid positive integer: {text[:20]!r}", "parameter_invalid_integer"
         )
     significant = text.lstrip("0")
-    if not significant:
-        return InvalidParameter("amount", "Amount must be at least 1.", "amount_too_small")
-    if len(significant) > AMOUNT_DIGITS_MAX or int(significant) > AMOUNT_MAX:
+    if len(significant) > AMOUNT_DIGITS_MAX or int(significant or "0") > AMOUNT_MAX:
         return InvalidParameter(
             "amount", f"Amount must be no more than {AMOUNT_MAX}.", "amount_too_large"
         )
-    return int(significant)
+    amount = int(significant or "0")
+    if amount < minimum:
+        return InvalidParameter("amount", f"Amount must be at least {minimum}.", "amount_too_small")
+    return amount
 
 
 def _currency(form: Mapping[str, str]) -> str | InvalidParameter:
-    currency = form.get("currency", "").lower()
+    if "currency" not in form:
+        return InvalidParameter(
+            "currency", "Missing required param: currency.", "parameter_missing"
+        )
+    currency = form["currency"].lower()
     if currency not in CURRENCIES:
         return InvalidParameter(
-            "currency", f"Invalid currency: {form.get('currency', '')!r}", "parameter_invalid"
+            "currency", f"Invalid currency: {form['currency'][:20]!r}", "parameter_invalid"
         )
     return currency
+
+
+def metadata(form: Mapping[str, str]) -> dict[str, str] | InvalidParameter:
+    """`metadata[key]=value` pairs, within Stripe's limits; empty values are unset.
+
+    >>> metadata({"metadata[order]": "6735", "metadata[note]": "", "amount": "5"})
+    {'order': '6735'}
+    """
+    found: dict[str, str] = {}
+    for name, value in form.items():
+        if _base_name(name) != "metadata":
+            continue
+        if name == "metadata" and value == "":
+            continue
+        if not name.startswith("metadata[") or not name.endswith("]") or name.count("[") != 1:
+            return InvalidParameter(
+                name, f"Invalid metadata parameter: {name}", "parameter_invalid"
+            )
+        key = name[len("metadata[") : -1]
+        if not key or len(key) > METADATA_KEY_LENGTH_MAX:
+            return InvalidParameter(
+                name,
+                f"Metadata keys are 1 to {METADATA_KEY_LENGTH_MAX} characters.",
+                "parameter_invalid",
+            )
+        if len(value) > METADATA_VALUE_LENGTH_MAX:
+            return InvalidParameter(
+                name,
+                f"Metadata values are at most {METADATA_VALUE_LENGTH_MAX} characters.",
+                "parameter_invalid",
+            )
+        if value:
+            found[key] = value
+    if len(found) > METADATA_KEYS_MAX:
+        return InvalidParameter(
+            "metadata", f"Metadata has at most {METADATA_KEYS_MAX} keys.", "parameter_invalid"
+        )
+    return found
+
+
+def _description(form: Mapping[str, str]) -> str | InvalidParameter | None:
+    text = form.get("description")
+    if text is not None and len(text) > DESCRIPTION_LENGTH_MAX:
+        return InvalidParameter(
+            "description",
+            f"description is at most {DESCRIPTION_LENGTH_MAX} characters.",
+            "parameter_invalid",
+        )
+    return text or None
+
+
+def luhn_valid(number: str) -> bool:
+    """Whether a card number passes the Luhn check.
+
+    >>> luhn_valid("4242424242424242"), luhn_valid("4242424242424241")
+    (True, False)
+    """
+    total = 0
+    for position, digit in enumerate(reversed(number)):
+        value = int(digit) * (2 if position % 2 else 1)
+        total += value - 9 if value > 9 else value
+    return total % 10 == 0
+
+
+def _card_number(form: Mapping[str, str]) -> str | InvalidParameter:
+    source = form.get("source") or form.get("card[number]") or ""
+    card_number = TEST_TOKENS.get(source, source)
+    if not _ascii_digits(card_number) or not CARD_DIGITS_MIN <= len(card_number) <= CARD_DIGITS_MAX:
+        return InvalidParameter(
+            "source", f"No such token or card number: {source[:30]!r}", "parameter_invalid"
+        )
+    if not luhn_valid(card_number):
+        # Refused before the network hears of it, as Stripe does: a card error, not a decline.
+        return InvalidParameter(
+            "source", "Your card number is incorrect.", "incorrect_number", 402, "card_error"
+        )
+    return card_number
+
+
+def _capture(form: Mapping[str, str]) -> InvalidParameter | None:
+    capture = form.get("capture", "true").lower()
+    if capture == "true":
+        return None
+    if capture == "false":
+        return InvalidParameter(
+            "capture",
+            "capture=false (authorize now, capture later) is not implemented by this system.",
+            None,
+        )
+    return InvalidParameter("capture", f"Invalid boolean: {capture[:20]!r}", "parameter_invalid")
+
+
+def _first_problem(*values: object) -> InvalidParameter | None:
+    return next((value for value in values if isinstance(value, InvalidParameter)), None)
 
 
 def parse_charge(form: Mapping[str, str]) -> ChargeRequest | InvalidParameter:
     """Validate the parameters of a charge creation.
 
-    >>> parse_charge({"amount": "500", "currency": "usd", "source": "tok_visa"})
-    ChargeRequest(amount=500, currency='usd', card_number='4242424242424242')
+    >>> parse_charge({"amount": "500", "currency": "usd", "source": "tok_visa"}).card_number
+    '4242424242424242'
+    >>> parse_charge({"amount": "500", "currency": "usd", "source": "4242424242424241"}).code
+    'incorrect_number'
     """
-    unknown = _unknown(form, frozenset({"amount", "currency", "source", "card[number]"}))
-    if unknown is not None:
-        return unknown
-    amount = _amount(form)
-    if isinstance(amount, InvalidParameter):
-        return amount
+    declared = frozenset(
+        {"amount", "currency", "source", "card[number]", "capture", "description", "metadata"}
+    )
+    undeclared = _undeclared(form, declared, UNSUPPORTED["charge"])
     currency = _currency(form)
-    if isinstance(currency, InvalidParameter):
-        return currency
-    source = form.get("source") or form.get("card[number]") or ""
-    card_number = TEST_TOKENS.get(source, source)
-    if not _ascii_digits(card_number) or not CARD_DIGITS_MIN <= len(card_number) <= CARD_DIGITS_MAX:
-        return InvalidParameter(
-            "source", f"No such token or card number: {source!r}", "parameter_invalid"
-        )
-    return ChargeRequest(amount=amount, currency=currency, card_number=card_number)
+    minimum = CHARGE_AMOUNT_MIN.get(currency, 1) if isinstance(currency, str) else 1
+    amount = _amount(form, minimum)
+    card_number = _card_number(form)
+    described = _description(form)
+    pairs = metadata(form)
+    problem = _first_problem(undeclared, amount, currency, _capture(form), described, pairs)
+    # A card error only once every parameter is well formed, as Stripe orders them.
+    problem = problem or _first_problem(card_number)
+    if problem is not None:
+        return problem
+    assert isinstance(amount, int) and isinstance(currency, str) and isinstance(card_number, str)
+    assert not isinstance(described, InvalidParameter) and isinstance(pairs, dict)
+    return ChargeRequest(amount, currency, card_number, described, pairs)
 
 
 def parse_refund(form: Mapping[str, str]) -> RefundRequest | InvalidParameter:
     """Validate the parameters of a refund creation; `amount` defaults to the remainder.
 
     >>> parse_refund({"charge": "ch_1"})
-    RefundRequest(charge_id='ch_1', amount=None)
+    RefundRequest(charge_id='ch_1', amount=None, metadata={})
     """
-    unknown = _unknown(form, frozenset({"charge", "amount"}))
-    if unknown is not None:
-        return unknown
+    undeclared = _undeclared(
+        form, frozenset({"charge", "amount", "metadata"}), UNSUPPORTED["refund"]
+    )
+    if undeclared is not None:
+        return undeclared
     charge_id = form.get("charge", "")
     if not charge_id:
         return InvalidParameter("charge", "Missing required param: charge.", "parameter_missing")
     if object_id_problem(charge_id) is not None:
-        return InvalidParameter("charge", f"No such charge: {charge_id[:40]!r}", "resource_missing")
-    if "amount" not in form:
-        return RefundRequest(charge_id=charge_id, amount=None)
-    amount = _amount(form)
-    if isinstance(amount, InvalidParameter):
-        return amount
-    return RefundRequest(charge_id=charge_id, amount=amount)
+        return InvalidParameter(
+            "charge", f"No such charge: {charge_id[:40]!r}", "resource_missing", 404
+        )
+    amount = _amount(form) if "amount" in form else None
+    pairs = metadata(form)
+    problem = _first_problem(amount, pairs)
+    if problem is not None:
+        return problem
+    assert not isinstance(amount, InvalidParameter) and isinstance(pairs, dict)
+    return RefundRequest(charge_id=charge_id, amount=amount, metadata=pairs)
 
 
 def parse_payout(form: Mapping[str, str]) -> PayoutRequest | InvalidParameter:
     """Validate the parameters of a payout creation.
 
     >>> parse_payout({"amount": "700", "currency": "eur"})
-    PayoutRequest(amount=700, currency='eur')
+    PayoutRequest(amount=700, currency='eur', description=None, metadata={})
     """
-    unknown = _unknown(form, frozenset({"amount", "currency"}))
-    if unknown is not None:
-        return unknown
+    declared = frozenset({"amount", "currency", "description", "metadata"})
+    undeclared = _undeclared(form, declared, UNSUPPORTED["payout"])
     amount = _amount(form)
-    if isinstance(amount, InvalidParameter):
-        return amount
     currency = _currency(form)
-    if isinstance(currency, InvalidParameter):
-        return currency
-    return PayoutRequest(amount=amount, currency=currency)
+    described = _description(form)
+    pairs = metadata(form)
+    problem = _first_problem(undeclared, amount, currency, described, pairs)
+    if problem is not None:
+        return problem
+    assert isinstance(amount, int) and isinstance(currency, str) and isinstance(pairs, dict)
+    assert not isinstance(described, InvalidParameter)
+    return PayoutRequest(amount, currency, described, pairs)
+
+
+def parse_list(
+    query: Mapping[str, str], *, filters: frozenset[str] = frozenset()
+) -> ListRequest | InvalidParameter:
+    """A list's `limit` (1 to 100, default 10) and its cursor: `starting_after` or
+    `ending_before`, not both.
+
+    >>> parse_list({"limit": "3", "starting_after": "ch_1"})
+    ListRequest(limit=3, starting_after='ch_1', ending_before=None, filters={})
+    """
+    declared = frozenset({"limit", "starting_after", "ending_before"}) | filters
+    undeclared = _undeclared(query, declared, UNSUPPORTED["list"])
+    if undeclared is not None:
+        return undeclared
+    text = query.get("limit", str(LIST_LIMIT_DEFAULT))
+    if not _ascii_digits(text) or len(text) > 3 or not 1 <= int(text) <= LIST_LIMIT_MAX:
+        return InvalidParameter(
+            "limit", f"limit must be an integer from 1 to {LIST_LIMIT_MAX}", "parameter_invalid"
+        )
+    cursors = {name: query[name] for name in ("starting_after", "ending_before") if name in query}
+    if len(cursors) == 2:
+        return InvalidParameter(
+            "ending_before",
+            "You may only specify one of these parameters: starting_after, ending_before.",
+            "parameter_invalid",
+        )
+    for name, value in {
+        **cursors,
+        **{name: query[name] for name in filters if name in query},
+    }.items():
+        if not value or object_id_problem(value) is not None:
+            return InvalidParameter(name, f"Invalid object id: {value[:40]!r}", "parameter_invalid")
+    return ListRequest(
+        limit=int(text),
+        starting_after=cursors.get("starting_after"),
+        ending_before=cursors.get("ending_before"),
+        filters={name: query[name] for name in filters if name in query},
+    )
 
 
 def canonical_params(form: Mapping[str, str]) -> dict[str, str]:
@@ -205,15 +430,3 @@ def idempotency_key_problem(key: str) -> str | None:
         return f"Idempotency-Key must be 1 to {IDEMPOTENCY_KEY_LENGTH_MAX} characters"
     problem = text_problem(key)
     return f"Idempotency-Key {problem}" if problem else None
-
-
-def parse_limit(query: Mapping[str, str]) -> int | InvalidParameter:
-    """A list's `limit`: ASCII digits, 1 to 100 (default 10)."""
-    text = query.get("limit")
-    if text is None:
-        return LIST_LIMIT_DEFAULT
-    if not _ascii_digits(text) or len(text) > 3 or not 1 <= int(text) <= LIST_LIMIT_MAX:
-        return InvalidParameter(
-            "limit", f"limit must be an integer from 1 to {LIST_LIMIT_MAX}", "parameter_invalid"
-        )
-    return int(text)

@@ -53,6 +53,15 @@ async def reserve(
     )
     if available < debit.amount:
         return balance_insufficient(available, debit.amount)
+    # Posted first, so that the object is inserted with its balance transaction.
+    transaction_id = await ledger.transfer(
+        connection,
+        debit.reserve_posting,
+        object_id=object_id,
+        merchant_id=debit.merchant_id,
+        currency=debit.currency,
+        amount=debit.amount,
+    )
     row = await insert_processing(
         connection,
         flow,
@@ -63,16 +72,9 @@ async def reserve(
             "amount": debit.amount,
             "currency": debit.currency,
             "balance_seen": available,
+            "balance_transaction_id": transaction_id,
         },
         actor="api",
-    )
-    await ledger.transfer(
-        connection,
-        debit.reserve_posting,
-        object_id=object_id,
-        merchant_id=debit.merchant_id,
-        currency=debit.currency,
-        amount=debit.amount,
     )
     return row
 

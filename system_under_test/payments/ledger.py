@@ -80,8 +80,9 @@ async def transfer(
     merchant_id: str,
     currency: str,
     amount: int,
-) -> None:
-    """Post `amount` from the debited to the credited account of `posting`, for `object_id`.
+) -> int:
+    """Post `amount` from the debited to the credited account of `posting`, for `object_id`;
+    returns the ledger transaction's id.
 
     The database refuses a second posting of the same kind for the same object.
     """
@@ -89,12 +90,12 @@ async def transfer(
     debited_kind, credited_kind = POSTINGS[posting]
     debited = await account_id(connection, account_key(merchant_id, debited_kind, currency))
     credited = await account_id(connection, account_key(merchant_id, credited_kind, currency))
-    await _post(connection, posting, object_id, {debited: -amount, credited: amount})
+    return await _post(connection, posting, object_id, {debited: -amount, credited: amount})
 
 
 async def _post(
     connection: AsyncConnection, kind: str, object_id: str, deltas: Mapping[int, int]
-) -> None:
+) -> int:
     assert sum(deltas.values()) == 0, f"{kind} of {object_id} does not balance: {deltas}"
     await lock_balances(connection, list(deltas))
     transaction_id = await connection.scalar(
@@ -115,3 +116,4 @@ async def _post(
             .where(accounts.c.id == account)
             .values(balance=accounts.c.balance + delta)
         )
+    return transaction_id

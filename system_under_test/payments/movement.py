@@ -28,9 +28,10 @@ from system_under_test.payments.states import (
 from system_under_test.schema import transitions
 
 Row = Mapping[str, Any]
-# Posts the ledger entries (and any other bookkeeping) of a resolution: (connection, the
-# resolved row, whether the network approved it).
-SettleLedger = Callable[[AsyncConnection, Row, bool], Awaitable[None]]
+# Posts the ledger entries (and any other bookkeeping) of a resolution: (connection, the row
+# being resolved, whether the network approved it) -> columns to set on the row with its new
+# state (the balance transaction it posted).
+SettleLedger = Callable[[AsyncConnection, Row, bool], Awaitable[Mapping[str, Any]]]
 
 
 class NetworkPort(Protocol):
@@ -158,6 +159,7 @@ async def _apply(
     approved = answer.outcome is Outcome.APPROVED
     source = MovementState(row["state"])
     target = next_state(source, MovementEvent.APPROVED if approved else MovementEvent.REFUSED)
+    posted = await flow.settle_ledger(connection, row, approved)
     resolved = (
         (
             await connection.execute(
@@ -166,9 +168,11 @@ async def _apply(
                 .values(
                     state=target,
                     failure_code=None if approved else flow.failure_code(answer),
+                    decline_code=None if approved else answer.decline_code,
                     network_record_id=answer.record_id,
                     resolved_by=actor,
                     updated_at=func.now(),
+                    **posted,
                 )
                 .returning(*flow.table.c)
             )
@@ -185,5 +189,4 @@ async def _apply(
             actor=actor,
         )
     )
-    await flow.settle_ledger(connection, resolved, approved)
     return resolved

@@ -9,6 +9,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+BALANCE_TRANSACTION_PREFIX = "txn_"
+
 
 @dataclass(frozen=True)
 class Answer:
@@ -72,3 +74,29 @@ def invalid_request(
 def unix_time(moment: datetime.datetime) -> int:
     """Stripe's timestamps: whole seconds since the epoch."""
     return int(moment.timestamp())
+
+
+def balance_transaction_id(transaction_id: int | None) -> str | None:
+    """The wire id of a ledger transaction that is a merchant's balance transaction.
+
+    >>> balance_transaction_id(42)
+    'txn_42'
+    """
+    return None if transaction_id is None else f"{BALANCE_TRANSACTION_PREFIX}{transaction_id}"
+
+
+def parse_balance_transaction_id(text: str) -> int | None:
+    """The ledger transaction id in a wire id, or None when `text` is not one.
+
+    >>> parse_balance_transaction_id("txn_42"), parse_balance_transaction_id("txn_x")
+    (42, None)
+    """
+    digits = text.removeprefix(BALANCE_TRANSACTION_PREFIX)
+    if digits == text or not (digits.isascii() and digits.isdigit()) or len(digits) > 18:
+        return None
+    return int(digits)
+
+
+def list_object(url: str, data: list[dict[str, Any]], *, has_more: bool) -> dict[str, Any]:
+    """Stripe's list object."""
+    return {"object": "list", "data": data, "has_more": has_more, "url": url}

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.integration import contract
+
 HERE = Path(__file__).parent
 SHORT_BASELINE = HERE / "short_baseline.yaml"
 # A short campaign takes about 40 s; far beyond that something hangs.
@@ -119,6 +121,15 @@ def assert_nothing_left(run_dir: Path) -> None:
         addresses = list(endpoints["services"].values())
         addresses += [link["listen"] for link in endpoints["links"].values()]
         assert [address for address in addresses if _listening(address)] == []
+
+
+@pytest.fixture(autouse=True)
+def api_contract():
+    """Every response a test receives from an API it registered keeps the OpenAPI contract."""
+    with contract.recording() as recorded:
+        yield
+    problems = contract.check(recorded)
+    assert problems == [], "\n".join(problems[:20])
 
 
 @pytest.fixture(scope="session")

@@ -12,6 +12,7 @@ import asyncpg
 import requests
 
 from system_under_test.deploy.topology import Endpoints
+from tests.integration.contract import register_api
 
 REQUEST_TIMEOUT_S = 30
 # Pages of network records a test reads at most (a thousand records each).
@@ -36,6 +37,8 @@ class Sut:
 
     def __init__(self, endpoints: Endpoints) -> None:
         self.endpoints = endpoints
+        register_api(endpoints.api_url)
+        register_api(f"http://{endpoints.services['api']}")
 
     def _headers(self, merchant: int, key: str | None) -> dict[str, str]:
         headers = {"Authorization": f"Bearer {self.endpoints.merchants[merchant].api_key}"}

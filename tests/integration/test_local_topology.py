@@ -11,6 +11,7 @@ from system_under_test.deploy.errors import DeployError
 from system_under_test.deploy.local import LocalTopology
 from system_under_test.deploy.topology import Endpoints
 from tests.integration.conftest import assert_nothing_left
+from tests.integration.contract import register_api
 
 pytestmark = pytest.mark.integration
 
@@ -21,6 +22,7 @@ REPLICATION_WAIT_S = 20
 def topology(tmp_path_factory):
     run_dir = tmp_path_factory.mktemp("topology")
     with LocalTopology(run_dir) as local:
+        register_api(local.endpoints().api_url)
         yield local
     assert_nothing_left(run_dir)
 

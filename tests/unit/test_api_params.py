@@ -9,6 +9,7 @@ from system_under_test.api.params import (
     RefundRequest,
     canonical_params,
     parse_charge,
+    parse_list,
     parse_payout,
     parse_refund,
 )
@@ -36,7 +37,16 @@ def test_test_tokens_resolve_to_stripe_test_cards():
         ({"currency": "xyz"}, "currency", "parameter_invalid"),
         ({"source": "tok_nope"}, "source", "parameter_invalid"),
         ({"source": "\uff14\uff12" * 8}, "source", "parameter_invalid"),
-        ({"customer": "cus_1"}, "customer", "parameter_unknown"),
+        ({"foo": "1"}, "foo", "parameter_unknown"),
+        # Stripe has these; this system does not implement them, and says so.
+        ({"customer": "cus_1"}, "customer", None),
+        ({"capture": "false"}, "capture", None),
+        ({"capture": "maybe"}, "capture", "parameter_invalid"),
+        ({"metadata[" + "k" * 41 + "]": "v"}, "metadata[" + "k" * 41 + "]", "parameter_invalid"),
+        ({"metadata[k]": "v" * 501}, "metadata[k]", "parameter_invalid"),
+        ({"metadata[a][b]": "v"}, "metadata[a][b]", "parameter_invalid"),
+        ({"description": "d" * 1001}, "description", "parameter_invalid"),
+        ({"amount": "49"}, "amount", "amount_too_small"),
     ],
 )
 def test_bad_charge_parameters_are_named(changes, param, code):
@@ -78,7 +88,7 @@ def test_canonical_params_ignore_order():
     assert canonical_params({"b": "1", "a": "2"}) == canonical_params({"a": "2", "b": "1"})
 
 
-def _charge(state, failure_code=None):
+def _charge(state, failure_code=None, decline_code=None):
     return {
         "id": "ch_1",
         "amount": 500,
@@ -87,6 +97,10 @@ def _charge(state, failure_code=None):
         "card_last4": "4242",
         "state": state,
         "failure_code": failure_code,
+        "decline_code": decline_code,
+        "balance_transaction_id": 7 if state == "SUCCEEDED" else None,
+        "description": None,
+        "metadata": {},
         "created_at": datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC),
     }
 
@@ -94,7 +108,14 @@ def _charge(state, failure_code=None):
 def test_final_response_of_succeeded_and_declined_charges():
     status, body = final_response(_charge("SUCCEEDED"))
     assert (status, body["status"], body["paid"]) == (200, "succeeded", True)
-    status, body = final_response(_charge("FAILED", "insufficient_funds"))
+    assert body["balance_transaction"] == "txn_7"
+    assert body["refunds"] == {
+        "object": "list",
+        "data": [],
+        "has_more": False,
+        "url": "/v1/charges/ch_1/refunds",
+    }
+    status, body = final_response(_charge("FAILED", "card_declined", "insufficient_funds"))
     assert status == 402
     assert body["error"] == {
         "type": "card_error",
@@ -108,3 +129,28 @@ def test_final_response_of_succeeded_and_declined_charges():
 def test_a_charge_still_processing_has_no_final_response():
     with pytest.raises(AssertionError, match="not final"):
         final_response(_charge("PROCESSING"))
+
+
+def test_metadata_and_description_are_kept():
+    parsed = parse_charge({**CHARGE, "metadata[order]": "6735", "description": "Tea"})
+    assert (parsed.metadata, parsed.description) == ({"order": "6735"}, "Tea")
+    too_many = {f"metadata[k{number}]": "v" for number in range(51)}
+    problem = parse_payout({"amount": "5", "currency": "usd", **too_many})
+    assert isinstance(problem, InvalidParameter) and problem.param == "metadata"
+
+
+def test_a_card_number_failing_luhn_is_a_card_error():
+    parsed = parse_charge({**CHARGE, "source": "4242424242424241"})
+    assert isinstance(parsed, InvalidParameter)
+    assert (parsed.status, parsed.type_, parsed.code) == (402, "card_error", "incorrect_number")
+
+
+def test_lists_take_one_cursor_and_a_bounded_limit():
+    assert parse_list({}).limit == 10
+    both = parse_list({"starting_after": "ch_1", "ending_before": "ch_2"})
+    assert isinstance(both, InvalidParameter) and both.param == "ending_before"
+    for limit in ("0", "101", "-1", "\uff11", "1.5"):
+        bad = parse_list({"limit": limit})
+        assert isinstance(bad, InvalidParameter) and bad.param == "limit", limit
+    unknown = parse_list({"colour": "red"})
+    assert isinstance(unknown, InvalidParameter) and unknown.code == "parameter_unknown"

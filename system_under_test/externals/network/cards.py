@@ -4,6 +4,8 @@
 DECLINES = {
     "4000000000000002": "generic_decline",
     "4000000000009995": "insufficient_funds",
+    # The issuer failed to process it: Stripe reports processing_error, not a decline.
+    "4000000000000119": "processing_error",
 }
 
 

@@ -1,10 +1,24 @@
-"""Stripe wire format for charges: the charge object and the answer a final charge gives."""
+"""Stripe wire format for charges: the charge object and the answer a final charge gives.
 
-from collections.abc import Mapping
+`failure_code` is Stripe's error code (card_declined, processing_error); the network's
+reason for a decline is `outcome.reason` (and the error's `decline_code`).
+"""
+
+from collections.abc import Mapping, Sequence
 from typing import Any
 
+from system_under_test.payments.refunds.wire import refund_object
 from system_under_test.payments.states import MovementState
-from system_under_test.payments.wire import error_body, unix_time
+from system_under_test.payments.wire import (
+    balance_transaction_id,
+    error_body,
+    list_object,
+    unix_time,
+)
+
+CARD_DECLINED = "card_declined"
+PROCESSING_ERROR = "processing_error"
+INCORRECT_NUMBER = "incorrect_number"
 
 WIRE_STATUS = {
     MovementState.PENDING: "pending",
@@ -13,43 +27,109 @@ WIRE_STATUS = {
     MovementState.FAILED: "failed",
 }
 
-# Stripe's messages for the decline codes the network gives.
+# Stripe's messages, by decline reason first, then by error code.
 FAILURE_MESSAGES = {
     "generic_decline": "Your card was declined.",
     "insufficient_funds": "Your card has insufficient funds.",
-    "processing_error": "An error occurred while processing your card. Try again in a little bit.",
+    CARD_DECLINED: "Your card was declined.",
+    PROCESSING_ERROR: "An error occurred while processing your card. Try again in a little bit.",
+    INCORRECT_NUMBER: "Your card number is incorrect.",
 }
+SELLER_MESSAGES = {
+    "authorized": "Payment complete.",
+    "issuer_declined": "The bank did not return any further details with this decline.",
+    "invalid": "The payment could not be sent to the card network.",
+}
+# How many of a charge's refunds it embeds, as Stripe's list objects do by default.
+EMBEDDED_REFUNDS_MAX = 10
 
 
-def charge_object(charge: Mapping[str, Any]) -> dict[str, Any]:
-    """The `charge` object for a row of the charges table."""
+def failure_message(failure_code: str | None, decline_code: str | None) -> str | None:
+    """Stripe's message for a failed charge."""
+    if failure_code is None:
+        return None
+    return FAILURE_MESSAGES.get(decline_code or "") or FAILURE_MESSAGES.get(failure_code)
+
+
+def _outcome(charge: Mapping[str, Any]) -> dict[str, Any] | None:
+    state = MovementState(charge["state"])
+    if state is MovementState.SUCCEEDED:
+        kind, network_status = "authorized", "approved_by_network"
+    elif state is not MovementState.FAILED:
+        return None
+    elif charge["decline_code"] is not None:
+        kind, network_status = "issuer_declined", "declined_by_network"
+    else:
+        # Expired at the network or never received by it: no decision of the issuer.
+        kind, network_status = "invalid", "not_sent_to_network"
+    return {
+        "network_status": network_status,
+        "reason": charge["decline_code"],
+        "risk_level": "normal",
+        "risk_score": None,
+        "seller_message": SELLER_MESSAGES[kind],
+        "type": kind,
+    }
+
+
+def charge_object(
+    charge: Mapping[str, Any], refunds: Sequence[Mapping[str, Any]] = (), *, more_refunds=False
+) -> dict[str, Any]:
+    """The `charge` object for a row of the charges table, with (some of) its refunds."""
     state = MovementState(charge["state"])
     succeeded = state is MovementState.SUCCEEDED
-    failure_code = charge["failure_code"]
-    if succeeded:
-        outcome = {"type": "authorized", "network_status": "approved_by_network"}
-    elif state is MovementState.FAILED:
-        outcome = {"type": "issuer_declined", "network_status": "declined_by_network"}
-    else:
-        outcome = None
     return {
         "id": charge["id"],
         "object": "charge",
         "amount": charge["amount"],
         "amount_captured": charge["amount"] if succeeded else 0,
         "amount_refunded": charge["amount_refunded"],
+        "application": None,
+        "application_fee": None,
+        "application_fee_amount": None,
+        "balance_transaction": balance_transaction_id(charge["balance_transaction_id"]),
+        "billing_details": {"address": None, "email": None, "name": None, "phone": None},
+        "calculated_statement_descriptor": None,
         "captured": succeeded,
         "created": unix_time(charge["created_at"]),
         "currency": charge["currency"],
-        "failure_code": failure_code,
-        "failure_message": FAILURE_MESSAGES.get(failure_code) if failure_code else None,
+        "customer": None,
+        "description": charge["description"],
+        "disputed": False,
+        "failure_balance_transaction": None,
+        "failure_code": charge["failure_code"],
+        "failure_message": failure_message(charge["failure_code"], charge["decline_code"]),
+        "fraud_details": {},
+        "invoice": None,
         "livemode": False,
-        "metadata": {},
-        "outcome": outcome,
+        "metadata": dict(charge["metadata"]),
+        "on_behalf_of": None,
+        "outcome": _outcome(charge),
         "paid": succeeded,
-        "payment_method_details": {"card": {"last4": charge["card_last4"]}, "type": "card"},
+        "payment_intent": None,
+        "payment_method": None,
+        "payment_method_details": {
+            "card": {"last4": charge["card_last4"], "network": "visa"},
+            "type": "card",
+        },
+        "receipt_email": None,
+        "receipt_number": None,
+        "receipt_url": None,
         "refunded": succeeded and charge["amount_refunded"] == charge["amount"],
+        "refunds": list_object(
+            f"/v1/charges/{charge['id']}/refunds",
+            [refund_object(refund) for refund in refunds],
+            has_more=more_refunds,
+        ),
+        "review": None,
+        "shipping": None,
+        "source": None,
+        "source_transfer": None,
+        "statement_descriptor": None,
+        "statement_descriptor_suffix": None,
         "status": WIRE_STATUS[state],
+        "transfer_data": None,
+        "transfer_group": None,
     }
 
 
@@ -59,14 +139,9 @@ def final_response(charge: Mapping[str, Any]) -> tuple[int, dict[str, Any]]:
     if state is MovementState.SUCCEEDED:
         return 200, charge_object(charge)
     assert state is MovementState.FAILED, f"charge {charge['id']} is not final: {state}"
-    failure_code = charge["failure_code"] or "processing_error"
-    if failure_code == "processing_error":
-        code, decline_code = "processing_error", None
-    else:
-        code, decline_code = "card_declined", failure_code
+    failure_code = charge["failure_code"] or PROCESSING_ERROR
     extra: dict[str, Any] = {"charge": charge["id"]}
-    if decline_code is not None:
-        extra["decline_code"] = decline_code
-    return 402, error_body(
-        type_="card_error", code=code, message=FAILURE_MESSAGES[failure_code], **extra
-    )
+    if failure_code == CARD_DECLINED and charge["decline_code"] is not None:
+        extra["decline_code"] = charge["decline_code"]
+    message = failure_message(failure_code, charge["decline_code"])
+    return 402, error_body(type_="card_error", code=failure_code, message=message, **extra)

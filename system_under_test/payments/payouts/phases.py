@@ -3,6 +3,8 @@ locked on the primary, and reserves the amount in the same transaction; a payout
 the network gives it back."""
 
 import datetime
+from collections.abc import Mapping
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -17,8 +19,10 @@ from system_under_test.schema import payouts
 FAILURE_CODE = "could_not_process"
 
 
-async def _settle_ledger(connection: AsyncConnection, payout: Row, approved: bool) -> None:
-    await ledger.transfer(
+async def _settle_ledger(
+    connection: AsyncConnection, payout: Row, approved: bool
+) -> Mapping[str, Any]:
+    transaction_id = await ledger.transfer(
         connection,
         "payout_succeeded" if approved else "payout_failed",
         object_id=payout["id"],
@@ -26,6 +30,8 @@ async def _settle_ledger(connection: AsyncConnection, payout: Row, approved: boo
         currency=payout["currency"],
         amount=payout["amount"],
     )
+    # As for refunds: only the failure's reversal touches the merchant's balance.
+    return {} if approved else {"failure_balance_transaction_id": transaction_id}
 
 
 def _failure_code(answer: NetworkAnswer) -> str:
@@ -51,6 +57,8 @@ def create_phase(
     currency: str,
     defects: frozenset[str],
     replica: AsyncEngine | None,
+    description: str | None = None,
+    metadata: Mapping[str, str] | None = None,
 ) -> CreatePhase:
     """The payout's part of the create phase: decide on the merchant's balance, reserve the
     money, insert the payout PROCESSING."""
@@ -59,7 +67,12 @@ def create_phase(
         connection: AsyncConnection, object_id: str, deadline: datetime.datetime
     ) -> Created | Refusal:
         debit = Debit(merchant_id, currency, amount, "payout_reserved", defects, replica)
-        values = {"idempotency_key": key, "deadline": deadline}
+        values = {
+            "idempotency_key": key,
+            "deadline": deadline,
+            "description": description,
+            "metadata": dict(metadata or {}),
+        }
         row = await reserve(connection, FLOW, debit, object_id=object_id, values=values)
         if isinstance(row, Refusal):
             return row

@@ -4,7 +4,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from system_under_test.payments.states import MovementState
-from system_under_test.payments.wire import unix_time
+from system_under_test.payments.wire import balance_transaction_id, unix_time
 
 WIRE_STATUS = {
     MovementState.PENDING: "pending",
@@ -27,16 +27,18 @@ def payout_object(payout: Mapping[str, Any]) -> dict[str, Any]:
         "amount": payout["amount"],
         "arrival_date": created,
         "automatic": False,
-        "balance_transaction": None,
+        "balance_transaction": balance_transaction_id(payout["balance_transaction_id"]),
         "created": created,
         "currency": payout["currency"],
-        "description": None,
+        "description": payout["description"],
         "destination": None,
-        "failure_balance_transaction": None,
+        "failure_balance_transaction": balance_transaction_id(
+            payout["failure_balance_transaction_id"]
+        ),
         "failure_code": failure_code,
         "failure_message": FAILURE_MESSAGES.get(failure_code) if failure_code else None,
         "livemode": False,
-        "metadata": {},
+        "metadata": dict(payout["metadata"]),
         "method": "standard",
         "source_type": "card",
         "statement_descriptor": None,

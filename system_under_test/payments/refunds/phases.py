@@ -3,6 +3,8 @@
 refund that fails at the network gives both back."""
 
 import datetime
+from collections.abc import Mapping
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -17,10 +19,13 @@ from system_under_test.payments.states import MovementState
 from system_under_test.payments.wire import invalid_request
 from system_under_test.schema import charges, refunds
 
-FAILURE_CODE = "could_not_process"
+# Stripe's failure_reason when the card network gives none.
+FAILURE_CODE = "unknown"
 
 
-async def _settle_ledger(connection: AsyncConnection, refund: Row, approved: bool) -> None:
+async def _settle_ledger(
+    connection: AsyncConnection, refund: Row, approved: bool
+) -> Mapping[str, Any]:
     if not approved:
         # The charge row before the accounts: the order the create phase locks them in.
         await connection.execute(
@@ -28,7 +33,7 @@ async def _settle_ledger(connection: AsyncConnection, refund: Row, approved: boo
             .where(charges.c.id == refund["charge_id"])
             .values(amount_refunded=charges.c.amount_refunded - refund["amount"])
         )
-    await ledger.transfer(
+    transaction_id = await ledger.transfer(
         connection,
         "refund_succeeded" if approved else "refund_failed",
         object_id=refund["id"],
@@ -36,6 +41,9 @@ async def _settle_ledger(connection: AsyncConnection, refund: Row, approved: boo
         currency=refund["currency"],
         amount=refund["amount"],
     )
+    # A success moves money between platform accounts only; a failure gives the merchant's
+    # money back, which is a balance transaction of theirs.
+    return {} if approved else {"failure_balance_transaction_id": transaction_id}
 
 
 def _failure_code(answer: NetworkAnswer) -> str:
@@ -117,6 +125,7 @@ def create_phase(
     amount: int | None,
     defects: frozenset[str],
     replica: AsyncEngine | None,
+    metadata: Mapping[str, str] | None = None,
 ) -> CreatePhase:
     """The refund's part of the create phase: decide on the charge's remainder and the
     merchant's balance, reserve the money, insert the refund PROCESSING."""
@@ -130,7 +139,12 @@ def create_phase(
             return wanted
         assert charge is not None
         debit = Debit(merchant_id, charge["currency"], wanted, "refund_reserved", defects, replica)
-        values = {"idempotency_key": key, "charge_id": charge_id, "deadline": deadline}
+        values = {
+            "idempotency_key": key,
+            "charge_id": charge_id,
+            "deadline": deadline,
+            "metadata": dict(metadata or {}),
+        }
         row = await reserve(connection, FLOW, debit, object_id=object_id, values=values)
         if isinstance(row, Refusal):
             return row

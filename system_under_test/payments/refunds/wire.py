@@ -4,7 +4,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from system_under_test.payments.states import MovementState
-from system_under_test.payments.wire import unix_time
+from system_under_test.payments.wire import balance_transaction_id, unix_time
 
 WIRE_STATUS = {
     MovementState.PENDING: "pending",
@@ -20,15 +20,25 @@ def refund_object(refund: Mapping[str, Any]) -> dict[str, Any]:
         "id": refund["id"],
         "object": "refund",
         "amount": refund["amount"],
-        "balance_transaction": None,
+        "balance_transaction": balance_transaction_id(refund["balance_transaction_id"]),
         "charge": refund["charge_id"],
         "created": unix_time(refund["created_at"]),
         "currency": refund["currency"],
+        "description": refund["description"],
+        "destination_details": None,
+        "failure_balance_transaction": balance_transaction_id(
+            refund["failure_balance_transaction_id"]
+        ),
         "failure_reason": refund["failure_code"],
-        "metadata": {},
+        "instructions_email": None,
+        "metadata": dict(refund["metadata"]),
+        "next_action": None,
         "payment_intent": None,
         "reason": None,
+        "receipt_number": None,
+        "source_transfer_reversal": None,
         "status": WIRE_STATUS[MovementState(refund["state"])],
+        "transfer_reversal": None,
     }
 
 

@@ -1,0 +1,407 @@
+"""The OpenAPI 3.1 document of the implemented API, served at `/openapi.json`.
+
+Written out, not generated: it is the contract the wire functions are tested against (every
+response the test suite receives is validated with it). Objects list every field Stripe's
+have; what this system does not model is present and null.
+"""
+
+from typing import Any
+
+from system_under_test.api.params import (
+    AMOUNT_MAX,
+    DESCRIPTION_LENGTH_MAX,
+    IDEMPOTENCY_KEY_LENGTH_MAX,
+    LIST_LIMIT_MAX,
+)
+
+Schema = dict[str, Any]
+
+STRING: Schema = {"type": "string"}
+INTEGER: Schema = {"type": "integer"}
+BOOLEAN: Schema = {"type": "boolean"}
+TIMESTAMP: Schema = {"type": "integer", "minimum": 0}
+METADATA: Schema = {"type": "object", "additionalProperties": {"type": "string"}}
+ANY_OBJECT: Schema = {"type": "object"}
+
+
+def nullable(schema: Schema) -> Schema:
+    """`schema` or null."""
+    return {"anyOf": [schema, {"type": "null"}]}
+
+
+def obj(properties: dict[str, Schema]) -> Schema:
+    """A closed object: every property present, no other."""
+    return {
+        "type": "object",
+        "properties": properties,
+        "required": sorted(properties),
+        "additionalProperties": False,
+    }
+
+
+def ref(name: str) -> Schema:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def const(value: str) -> Schema:
+    return {"type": "string", "const": value}
+
+
+def list_of(item: str, url: str) -> Schema:
+    return obj(
+        {
+            "object": const("list"),
+            "data": {"type": "array", "items": ref(item)},
+            "has_more": BOOLEAN,
+            "url": STRING if url == "" else {"type": "string", "pattern": url},
+        }
+    )
+
+
+NULL: Schema = {"type": "null"}
+
+OUTCOME = obj(
+    {
+        "network_status": {
+            "enum": ["approved_by_network", "declined_by_network", "not_sent_to_network"]
+        },
+        "reason": nullable(STRING),
+        "risk_level": STRING,
+        "risk_score": nullable(INTEGER),
+        "seller_message": STRING,
+        "type": {"enum": ["authorized", "issuer_declined", "invalid"]},
+    }
+)
+
+CHARGE = obj(
+    {
+        "id": {"type": "string", "pattern": "^ch_"},
+        "object": const("charge"),
+        "amount": INTEGER,
+        "amount_captured": INTEGER,
+        "amount_refunded": INTEGER,
+        "application": NULL,
+        "application_fee": NULL,
+        "application_fee_amount": NULL,
+        "balance_transaction": nullable(STRING),
+        "billing_details": obj({"address": NULL, "email": NULL, "name": NULL, "phone": NULL}),
+        "calculated_statement_descriptor": NULL,
+        "captured": BOOLEAN,
+        "created": TIMESTAMP,
+        "currency": STRING,
+        "customer": NULL,
+        "description": nullable(STRING),
+        "disputed": BOOLEAN,
+        "failure_balance_transaction": NULL,
+        "failure_code": nullable(STRING),
+        "failure_message": nullable(STRING),
+        "fraud_details": ANY_OBJECT,
+        "invoice": NULL,
+        "livemode": BOOLEAN,
+        "metadata": METADATA,
+        "on_behalf_of": NULL,
+        "outcome": nullable(OUTCOME),
+        "paid": BOOLEAN,
+        "payment_intent": NULL,
+        "payment_method": NULL,
+        "payment_method_details": obj(
+            {"card": obj({"last4": STRING, "network": STRING}), "type": const("card")}
+        ),
+        "receipt_email": NULL,
+        "receipt_number": NULL,
+        "receipt_url": NULL,
+        "refunded": BOOLEAN,
+        "refunds": list_of("Refund", "^/v1/charges/ch_[^/]+/refunds$"),
+        "review": NULL,
+        "shipping": NULL,
+        "source": NULL,
+        "source_transfer": NULL,
+        "statement_descriptor": NULL,
+        "statement_descriptor_suffix": NULL,
+        "status": {"enum": ["succeeded", "pending", "failed"]},
+        "transfer_data": NULL,
+        "transfer_group": NULL,
+    }
+)
+
+REFUND = obj(
+    {
+        "id": {"type": "string", "pattern": "^re_"},
+        "object": const("refund"),
+        "amount": INTEGER,
+        "balance_transaction": nullable(STRING),
+        "charge": STRING,
+        "created": TIMESTAMP,
+        "currency": STRING,
+        "description": nullable(STRING),
+        "destination_details": NULL,
+        "failure_balance_transaction": nullable(STRING),
+        "failure_reason": nullable(STRING),
+        "instructions_email": NULL,
+        "metadata": METADATA,
+        "next_action": NULL,
+        "payment_intent": NULL,
+        "reason": NULL,
+        "receipt_number": NULL,
+        "source_transfer_reversal": NULL,
+        "status": {"enum": ["pending", "succeeded", "failed"]},
+        "transfer_reversal": NULL,
+    }
+)
+
+PAYOUT = obj(
+    {
+        "id": {"type": "string", "pattern": "^po_"},
+        "object": const("payout"),
+        "amount": INTEGER,
+        "arrival_date": TIMESTAMP,
+        "automatic": BOOLEAN,
+        "balance_transaction": nullable(STRING),
+        "created": TIMESTAMP,
+        "currency": STRING,
+        "description": nullable(STRING),
+        "destination": NULL,
+        "failure_balance_transaction": nullable(STRING),
+        "failure_code": nullable(STRING),
+        "failure_message": nullable(STRING),
+        "livemode": BOOLEAN,
+        "metadata": METADATA,
+        "method": STRING,
+        "source_type": STRING,
+        "statement_descriptor": NULL,
+        "status": {"enum": ["paid", "pending", "failed"]},
+        "type": STRING,
+    }
+)
+
+FUNDS = {
+    "type": "array",
+    "items": obj({"amount": INTEGER, "currency": STRING, "source_types": obj({"card": INTEGER})}),
+}
+BALANCE = obj(
+    {"object": const("balance"), "available": FUNDS, "pending": FUNDS, "livemode": BOOLEAN}
+)
+
+BALANCE_TRANSACTION = obj(
+    {
+        "id": {"type": "string", "pattern": "^txn_[0-9]+$"},
+        "object": const("balance_transaction"),
+        "amount": INTEGER,
+        "available_on": TIMESTAMP,
+        "created": TIMESTAMP,
+        "currency": STRING,
+        "description": NULL,
+        "exchange_rate": NULL,
+        "fee": INTEGER,
+        "fee_details": {"type": "array", "maxItems": 0},
+        "net": INTEGER,
+        "reporting_category": STRING,
+        "source": STRING,
+        "status": const("available"),
+        "type": {"enum": ["charge", "refund", "refund_failure", "payout", "payout_failure"]},
+    }
+)
+
+ERROR = obj(
+    {
+        "error": {
+            "type": "object",
+            "properties": {
+                "type": {
+                    "enum": [
+                        "api_error",
+                        "card_error",
+                        "idempotency_error",
+                        "invalid_request_error",
+                    ]
+                },
+                "message": STRING,
+                "code": STRING,
+                "param": STRING,
+                "decline_code": STRING,
+                "charge": STRING,
+            },
+            "required": ["type", "message"],
+            "additionalProperties": False,
+        }
+    }
+)
+
+
+REQUEST_ID_HEADER = {
+    "Request-Id": {
+        "required": True,
+        "schema": {"type": "string", "pattern": "^req_[0-9a-f]{24}$"},
+        "description": "The request's id, also in the server's log",
+    }
+}
+
+
+def _json(schema: Schema, description: str) -> dict[str, Any]:
+    return {
+        "description": description,
+        "headers": REQUEST_ID_HEADER,
+        "content": {"application/json": {"schema": schema}},
+    }
+
+
+ERRORS = {"default": _json(ref("Error"), "A Stripe error object")}
+AUTH = [{"bearer": []}, {"basic": []}]
+
+
+def _form(properties: dict[str, Schema], required: list[str]) -> dict[str, Any]:
+    schema: Schema = {"type": "object", "properties": properties, "required": required}
+    return {
+        "required": True,
+        "content": {"application/x-www-form-urlencoded": {"schema": schema}},
+    }
+
+
+AMOUNT = {"type": "string", "pattern": "^[0-9]+$", "description": f"1 to {AMOUNT_MAX}"}
+IDEMPOTENCY_KEY = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "schema": {"type": "string", "minLength": 1, "maxLength": IDEMPOTENCY_KEY_LENGTH_MAX},
+}
+LIST_PARAMETERS = [
+    {
+        "name": "limit",
+        "in": "query",
+        "schema": {"type": "integer", "minimum": 1, "maximum": LIST_LIMIT_MAX},
+    },
+    {"name": "starting_after", "in": "query", "schema": STRING},
+    {"name": "ending_before", "in": "query", "schema": STRING},
+]
+DESCRIPTION = {"type": "string", "maxLength": DESCRIPTION_LENGTH_MAX}
+
+
+def _create(summary: str, body: dict[str, Any], schema: str, extra: dict | None = None) -> dict:
+    responses = {"200": _json(ref(schema), f"The {schema.lower()}"), **ERRORS}
+    if extra:
+        responses.update(extra)
+    return {
+        "summary": summary,
+        "security": AUTH,
+        "parameters": [IDEMPOTENCY_KEY],
+        "requestBody": body,
+        "responses": responses,
+    }
+
+
+def _retrieve(summary: str, name: str, schema: str) -> dict:
+    return {
+        "summary": summary,
+        "security": AUTH,
+        "parameters": [{"name": name, "in": "path", "required": True, "schema": STRING}],
+        "responses": {"200": _json(ref(schema), f"The {schema.lower()}"), **ERRORS},
+    }
+
+
+def _list(summary: str, schema: str, extra_parameters: list | None = None) -> dict:
+    return {
+        "summary": summary,
+        "security": AUTH,
+        "parameters": LIST_PARAMETERS + (extra_parameters or []),
+        "responses": {"200": _json(ref(f"{schema}List"), f"A page of {schema}s"), **ERRORS},
+    }
+
+
+PATHS = {
+    "/health": {
+        "get": {
+            "summary": "Liveness of the API process (no authentication)",
+            "responses": {"200": _json(obj({"status": const("ok")}), "Alive")},
+        }
+    },
+    "/openapi.json": {
+        "get": {
+            "summary": "This document (no authentication)",
+            "responses": {"200": _json(ANY_OBJECT, "The OpenAPI document")},
+        }
+    },
+    "/v1/charges": {
+        "post": _create(
+            "Create a charge",
+            _form(
+                {
+                    "amount": AMOUNT,
+                    "currency": STRING,
+                    "source": STRING,
+                    "card[number]": STRING,
+                    "capture": {"enum": ["true"]},
+                    "description": DESCRIPTION,
+                },
+                ["amount", "currency"],
+            ),
+            "Charge",
+        ),
+        "get": _list("List charges", "Charge"),
+    },
+    "/v1/charges/{charge_id}": {"get": _retrieve("Retrieve a charge", "charge_id", "Charge")},
+    "/v1/refunds": {
+        "post": _create(
+            "Create a refund", _form({"charge": STRING, "amount": AMOUNT}, ["charge"]), "Refund"
+        ),
+        "get": _list(
+            "List refunds", "Refund", [{"name": "charge", "in": "query", "schema": STRING}]
+        ),
+    },
+    "/v1/refunds/{refund_id}": {"get": _retrieve("Retrieve a refund", "refund_id", "Refund")},
+    "/v1/payouts": {
+        "post": _create(
+            "Create a payout",
+            _form(
+                {"amount": AMOUNT, "currency": STRING, "description": DESCRIPTION},
+                ["amount", "currency"],
+            ),
+            "Payout",
+        ),
+        "get": _list("List payouts", "Payout"),
+    },
+    "/v1/payouts/{payout_id}": {"get": _retrieve("Retrieve a payout", "payout_id", "Payout")},
+    "/v1/balance": {
+        "get": {
+            "summary": "Retrieve the balance",
+            "security": AUTH,
+            "responses": {"200": _json(ref("Balance"), "The balance"), **ERRORS},
+        }
+    },
+    "/v1/balance_transactions": {"get": _list("List balance transactions", "BalanceTransaction")},
+    "/v1/balance_transactions/{transaction_id}": {
+        "get": _retrieve("Retrieve a balance transaction", "transaction_id", "BalanceTransaction")
+    },
+}
+
+OBJECTS = {
+    "Charge": CHARGE,
+    "Refund": REFUND,
+    "Payout": PAYOUT,
+    "Balance": BALANCE,
+    "BalanceTransaction": BALANCE_TRANSACTION,
+    "Error": ERROR,
+}
+
+DOCUMENT: dict[str, Any] = {
+    "openapi": "3.1.0",
+    "info": {
+        "title": "paychaos payments system",
+        "version": "1",
+        "description": "The subset of Stripe's API v1 that the system under test implements.",
+    },
+    "servers": [{"url": "/"}],
+    "components": {
+        "securitySchemes": {
+            "bearer": {"type": "http", "scheme": "bearer"},
+            "basic": {"type": "http", "scheme": "basic"},
+        },
+        "schemas": {
+            **OBJECTS,
+            **{
+                f"{name}List": list_of(name, "")
+                for name in ("Charge", "Refund", "Payout", "BalanceTransaction")
+            },
+        },
+    },
+    "paths": PATHS,
+}
