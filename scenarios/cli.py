@@ -17,6 +17,8 @@ from typing import NoReturn
 
 import invariants
 import reports
+from faults.proxy import DEFAULT_HOST, DEFAULT_PORT, CannotListen, serve_until_stopped
+from faults.proxy.address import parse_port
 from scenarios.campaign import RUNS_ROOT, check_and_report, new_run_dir, point_latest, run_campaign
 from scenarios.scenario import ScenarioError, load_scenario
 from system_under_test.defects import UnknownDefectError, defects_from_environment
@@ -171,6 +173,22 @@ def command_down(arguments: argparse.Namespace) -> int:
     return 0
 
 
+def _port(text: str) -> int:
+    try:
+        return parse_port(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def command_proxy(arguments: argparse.Namespace) -> int:
+    """Serve the fault proxy in the foreground until Ctrl-C or SIGTERM (toxiproxy-server)."""
+    try:
+        serve_until_stopped(host=arguments.host, port=arguments.port, seed=arguments.seed)
+    except CannotListen as error:
+        raise HarnessError(str(error)) from None
+    return 0
+
+
 class _ArgumentParser(argparse.ArgumentParser):
     """Usage errors exit 3 (harness error): argparse's own 2 would read as `unknown`."""
 
@@ -203,6 +221,16 @@ def parser() -> argparse.ArgumentParser:
     down = commands.add_parser("down", help="tear down the topology that `paychaos up` keeps")
     down.add_argument("--runs-dir", default=str(RUNS_ROOT), help="the `up` command's runs dir")
     down.set_defaults(handler=command_down)
+
+    proxy = commands.add_parser(
+        "proxy", help="run the fault proxy (Toxiproxy API) in the foreground until Ctrl-C"
+    )
+    proxy.add_argument("--host", default=DEFAULT_HOST, help="API host (default %(default)s)")
+    proxy.add_argument(
+        "--port", type=_port, default=DEFAULT_PORT, help="API port (default %(default)s)"
+    )
+    proxy.add_argument("--seed", type=int, help="seed of the toxicity rolls and jitter")
+    proxy.set_defaults(handler=command_proxy)
     return top
 
 

@@ -1,4 +1,4 @@
-"""Command line: `python -m faults.proxy --host 127.0.0.1 --port 8474`.
+"""Command line: `python -m faults.proxy --host 127.0.0.1 --port 8474 [--seed N]`.
 
 Prints `ready HOST:PORT` on stdout once the API listens, serves until SIGTERM or SIGINT, then
 closes every listener and connection and exits 0. Exits 3 with one line on stderr if the API
@@ -8,15 +8,13 @@ address cannot be bound.
 from __future__ import annotations
 
 import argparse
-import asyncio
-import contextlib
 import logging
-import signal
 import sys
 
-from faults.proxy.address import PORT_MAX, format_address
-from faults.proxy.errors import os_error_reason
-from faults.proxy.server import CLOSE_WAIT_MAX_S, DEFAULT_HOST, DEFAULT_PORT, ProxyServer
+from faults.proxy.address import parse_port
+from faults.proxy.foreground import CannotListen, serve_until_stopped
+from faults.proxy.loop import DEFAULT_LOOP, LOOP_FACTORIES
+from faults.proxy.server import DEFAULT_HOST, DEFAULT_PORT
 
 PROGRAM = "paychaos-proxy"
 EXIT_OK = 0
@@ -24,10 +22,10 @@ EXIT_CANNOT_LISTEN = 3  # the project's "harness error"
 
 
 def _port(text: str) -> int:
-    port = int(text)
-    if not 0 <= port <= PORT_MAX:
-        raise argparse.ArgumentTypeError(f"port must be from 0 to {PORT_MAX}, got {port}")
-    return port
+    try:
+        return parse_port(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def _parse_arguments(argv: list[str] | None) -> argparse.Namespace:
@@ -40,32 +38,24 @@ def _parse_arguments(argv: list[str] | None) -> argparse.Namespace:
         "--port", type=_port, default=DEFAULT_PORT, help="API port, 0 for a free one"
     )
     parser.add_argument(
+        "--seed",
+        type=int,
+        help="seed of the toxicity rolls, jitter and slice sizes (default: a random one, "
+        "reported by GET /paychaos/decisions)",
+    )
+    parser.add_argument(
+        "--loop",
+        default=DEFAULT_LOOP,
+        choices=sorted(LOOP_FACTORIES),
+        help="event loop (default %(default)s)",
+    )
+    parser.add_argument(
         "--log-level",
         default="info",
         choices=["debug", "info", "warning", "error"],
         help="stderr log level (default %(default)s)",
     )
     return parser.parse_args(argv)
-
-
-async def _serve(host: str, port: int) -> int:
-    server = ProxyServer(host=host, port=port)
-    try:
-        await server.start()
-    except OSError as error:
-        address = format_address(host, port)
-        print(f"{PROGRAM}: cannot listen on {address}: {os_error_reason(error)}", file=sys.stderr)
-        return EXIT_CANNOT_LISTEN
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signal_number in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signal_number, stop.set)
-    print(f"ready {format_address(*server.address)}", flush=True)
-    await stop.wait()
-    with contextlib.suppress(TimeoutError):
-        async with asyncio.timeout(CLOSE_WAIT_MAX_S):
-            await server.close()
-    return EXIT_OK
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -76,7 +66,14 @@ def main(argv: list[str] | None = None) -> int:
         level=arguments.log_level.upper(),
         format=f"{PROGRAM}: %(levelname)s %(message)s",
     )
-    return asyncio.run(_serve(arguments.host, arguments.port))
+    try:
+        serve_until_stopped(
+            host=arguments.host, port=arguments.port, seed=arguments.seed, loop=arguments.loop
+        )
+    except CannotListen as error:
+        print(f"{PROGRAM}: {error}", file=sys.stderr)
+        return EXIT_CANNOT_LISTEN
+    return EXIT_OK
 
 
 if __name__ == "__main__":

@@ -1,7 +1,13 @@
 """The Toxiproxy 2.x HTTP API over a `ProxyRegistry`, served by aiohttp.
 
 Statuses, error bodies and paths follow shared/reference/toxiproxy-api.md, so that
-toxiproxy-python and the other Toxiproxy clients drive this server unchanged.
+toxiproxy-python and the other Toxiproxy clients drive this server unchanged. Two read-only
+routes are this server's own, outside the Toxiproxy objects (a real Toxiproxy answers 404):
+
+- `GET /paychaos/decisions`: `{"seed", "decisions": [...], "dropped"}`, every toxicity roll
+  in order (faults/proxy/decisions.py);
+- `GET /proxies/{p}/toxics/{t}/stats`: `{"name", "connections_affected",
+  "connections_spared", "bytes_affected"}`, what one toxic did since it was added.
 """
 
 from __future__ import annotations
@@ -134,6 +140,14 @@ class _Handlers:
         proxy.remove_toxic(request.match_info["toxic"])
         return _no_content()
 
+    async def toxic_stats(self, request: web.Request) -> web.Response:
+        proxy = self._registry.get(request.match_info["proxy"])
+        name = request.match_info["toxic"]
+        return web.json_response(proxy.toxic_stats(name).to_json(name))
+
+    async def decisions(self, request: web.Request) -> web.Response:
+        return web.json_response(self._registry.decisions.to_json())
+
     async def version(self, request: web.Request) -> web.Response:
         return web.json_response({"version": API_VERSION})
 
@@ -161,6 +175,8 @@ def create_app(registry: ProxyRegistry) -> web.Application:
             web.post(toxic_path, handlers.update_toxic),
             web.patch(toxic_path, handlers.update_toxic),
             web.delete(toxic_path, handlers.delete_toxic),
+            web.get(toxic_path + "/stats", handlers.toxic_stats),
+            web.get("/paychaos/decisions", handlers.decisions),
         ]
     )
     return app

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-import random
 import threading
 
+from faults.proxy import loop as event_loop
 from faults.proxy.address import format_address
 from faults.proxy.server import CLOSE_WAIT_MAX_S, DEFAULT_HOST, ProxyServer
 
@@ -22,9 +22,15 @@ class BackgroundProxyServer:
     """
 
     def __init__(
-        self, *, host: str = DEFAULT_HOST, port: int = 0, rng: random.Random | None = None
+        self,
+        *,
+        host: str = DEFAULT_HOST,
+        port: int = 0,
+        seed: int | None = None,
+        loop: str = event_loop.DEFAULT_LOOP,
     ) -> None:
-        self._server = ProxyServer(host=host, port=port, rng=rng)
+        self._server = ProxyServer(host=host, port=port, seed=seed)
+        self._loop_name = loop
         self._ready = threading.Event()
         self._thread = threading.Thread(target=self._run, name="paychaos-proxy", daemon=True)
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -65,8 +71,13 @@ class BackgroundProxyServer:
     def __exit__(self, *exc_info: object) -> None:
         self.stop()
 
+    @property
+    def seed(self) -> int:
+        """The seed of the server's toxicity rolls."""
+        return self._server.seed
+
     def _run(self) -> None:
-        asyncio.run(self._serve())
+        event_loop.run(self._serve(), loop=self._loop_name)
 
     async def _serve(self) -> None:
         try:

@@ -1,17 +1,15 @@
-"""One named proxy: its listener, its live connections and its toxics."""
+"""One named proxy: its listener, its live connections, its toxics and what they decided."""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import ipaddress
 import logging
 import random
-import socket
 
 from faults.proxy import errors
-from faults.proxy.address import format_address, parse_address
-from faults.proxy.connection import CLOSE_FLUSH_MAX_S, Connection
+from faults.proxy.address import format_address, parse_address, resolve_host
+from faults.proxy.connection import REFUSED, Connection
+from faults.proxy.decisions import Decision, DecisionLog, ToxicStats, link_random
 from faults.proxy.specs import ProxySpec
 from faults.proxy.toxics import Toxic, ToxicCollection
 
@@ -25,36 +23,29 @@ CONNECTION_COUNT_MAX = 4096
 # must not be refused by a short backlog.
 LISTEN_BACKLOG = 1024
 
-# Closing a connection is immediate; what is waited for is its tasks and sockets to finish,
-# which a graceful close bounds by CLOSE_FLUSH_MAX_S.
-STOP_WAIT_MAX_S = CLOSE_FLUSH_MAX_S + 1
-
-
-async def _bind_host(host: str) -> str:
-    """Resolve a host name to one address, preferring IPv4 as Go does.
-
-    Binding a name that resolves to both 127.0.0.1 and ::1 would open two sockets that, for
-    port 0, get two different ports, and the proxy could report only one of them.
-    """
-    with contextlib.suppress(ValueError):
-        ipaddress.ip_address(host)
-        return host
-    infos = await asyncio.get_running_loop().getaddrinfo(host, None, type=socket.SOCK_STREAM)
-    infos.sort(key=lambda info: info[0] != socket.AF_INET)
-    return str(infos[0][4][0])
-
 
 class Proxy:
-    """A listener that carries each accepted connection to `upstream` through the toxics."""
+    """A listener that carries each accepted connection to `upstream` through the toxics.
 
-    def __init__(self, spec: ProxySpec, *, rng: random.Random) -> None:
+    Connections are numbered 1, 2, ... in accept order for the proxy's life (disable and enable
+    keep counting); the number keys the connection's seeded toxicity rolls.
+    """
+
+    def __init__(self, spec: ProxySpec, *, decisions: DecisionLog) -> None:
         self.name = spec.name
         self.listen = spec.listen
         self.upstream = spec.upstream
         self.toxics = ToxicCollection()
-        self._rng = rng
+        self._decisions = decisions
+        self._stats: dict[str, ToxicStats] = {}
         self._server: asyncio.Server | None = None
-        self._connections: dict[Connection, asyncio.Task[None] | None] = {}
+        self._accepting = False  # set before binding: the first accept can beat create_server
+        # A dict, not a set: iterated in accept order, so a toxic added live rolls its
+        # decisions in the same order on every run.
+        self._connections: dict[Connection, None] = {}
+        self._accepted_count = 0
+        self._no_connections = asyncio.Event()
+        self._no_connections.set()
 
     @property
     def enabled(self) -> bool:
@@ -75,6 +66,8 @@ class Proxy:
             "toxics": [toxic.to_json() for toxic in self.toxics.listing()],
         }
 
+    # Listening
+
     async def start(self) -> None:
         """Bind `listen` and accept; `listen` becomes the bound address (port 0 -> real port).
 
@@ -83,48 +76,49 @@ class Proxy:
         if self._server is not None:
             return
         host, port = parse_address(self.listen)
+        loop = asyncio.get_running_loop()
+        self._accepting = True
         try:
-            server = await asyncio.start_server(
+            server = await loop.create_server(
                 self._accept,
-                await _bind_host(host),
+                await resolve_host(host),
                 port,
                 reuse_address=True,  # re-enabling must rebind the port despite TIME_WAIT
                 backlog=LISTEN_BACKLOG,
             )
         except OSError as error:
+            self._accepting = False
             raise errors.listen_failed(self.listen, errors.os_error_reason(error)) from None
         bound_host, bound_port = server.sockets[0].getsockname()[:2]
         self.listen = format_address(bound_host, bound_port)
         self._server = server
         logger.info("proxy %s listening on %s for %s", self.name, self.listen, self.upstream)
 
-    async def stop(self) -> None:
-        """Close the listener and every connection; wait (bounded) until their sockets close."""
+    def stop(self) -> None:
+        """Close the listener and every connection, at once; the sockets finish closing in
+        the background (bounded by connection.CLOSE_FLUSH_MAX_S)."""
         server, self._server = self._server, None
+        self._accepting = False
         if server is not None:
             server.close()
         for connection in list(self._connections):
             connection.close()
-        tasks = [task for task in self._connections.values() if task is not None]
-        if tasks:
-            await asyncio.wait(tasks, timeout=STOP_WAIT_MAX_S)
 
-    async def apply(self, spec: ProxySpec) -> None:
-        """Move to `spec`: a new listen or upstream restarts the proxy, then `enabled` applies."""
-        if (parse_address(spec.listen), spec.upstream) != (
-            parse_address(self.listen),
-            self.upstream,
-        ):
-            await self.stop()
-            self.listen, self.upstream = spec.listen, spec.upstream
-        if spec.enabled and not self.enabled:
-            await self.start()
-        elif not spec.enabled and self.enabled:
-            await self.stop()
+    async def wait_closed(self) -> None:
+        """Wait until every connection's sockets are closed (callers bound this wait)."""
+        await self._no_connections.wait()
+
+    def move(self, spec: ProxySpec) -> None:
+        """Take a new listen and upstream; the caller has stopped the proxy."""
+        assert self._server is None, "a proxy is stopped before it moves"
+        self.listen, self.upstream = spec.listen, spec.upstream
+
+    # Toxics
 
     def add_toxic(self, body: object) -> Toxic:
         """Add a toxic from an API body and start it on every open connection."""
         toxic = self.toxics.add(body)
+        self._stats[toxic.name] = ToxicStats()
         for connection in list(self._connections):
             connection.add_toxic(toxic)
         return toxic
@@ -139,35 +133,74 @@ class Proxy:
     def remove_toxic(self, name: str) -> None:
         """Remove a toxic from the proxy and from every open connection."""
         toxic = self.toxics.remove(name)
+        del self._stats[name]
         for connection in list(self._connections):
             connection.remove_toxic(toxic)
 
     def remove_all_toxics(self) -> None:
         """Remove every toxic, as POST /reset does."""
-        for toxic in self.toxics.clear():
-            for connection in list(self._connections):
-                connection.remove_toxic(toxic)
+        for toxic in self.toxics.listing():
+            self.remove_toxic(toxic.name)
 
-    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        if self._server is None or len(self._connections) >= CONNECTION_COUNT_MAX:
+    def toxic_stats(self, name: str) -> ToxicStats:
+        """Return what the toxic called `name` did; raise ApiError (404) if there is none."""
+        self.toxics.get(name)
+        return self._stats[name]
+
+    # ConnectionOwner, for the connections
+
+    def random_for(self, connection: int, toxic: Toxic) -> random.Random:
+        return link_random(
+            self._decisions.seed, proxy=self.name, connection=connection, toxic=toxic
+        )
+
+    def record(
+        self, connection: int, toxic: Toxic, roll: float, *, affected: bool, first: bool
+    ) -> None:
+        self._decisions.record(
+            Decision(
+                proxy=self.name,
+                connection=connection,
+                stream=toxic.stream,
+                toxic=toxic.name,
+                type=toxic.type,
+                revision=toxic.revision,
+                toxicity=toxic.toxicity,
+                roll=roll,
+                affected=affected,
+            )
+        )
+        stats = self._stats.get(toxic.name)
+        if first and stats is not None:
+            if affected:
+                stats.connections_affected += 1
+            else:
+                stats.connections_spared += 1
+
+    def count_bytes(self, toxic: Toxic, byte_count: int) -> None:
+        stats = self._stats.get(toxic.name)
+        if stats is not None:
+            stats.bytes_affected += byte_count
+
+    def connection_done(self, connection: Connection) -> None:
+        self._connections.pop(connection, None)
+        if not self._connections:
+            self._no_connections.set()
+
+    # Accepting
+
+    def _accept(self) -> asyncio.Protocol:
+        if not self._accepting or len(self._connections) >= CONNECTION_COUNT_MAX:
             # A connection that raced a disable, or one over the cap: refuse it like a closed port.
             logger.warning("proxy %s: refusing a connection (disabled or at the cap)", self.name)
-            writer.transport.abort()
-            return
-        upstream = parse_address(self.upstream)
+            return REFUSED()
+        self._accepted_count += 1
         connection = Connection(
-            upstream=upstream,
-            client_reader=reader,
-            client_writer=writer,
+            number=self._accepted_count,
+            upstream=parse_address(self.upstream),
             toxics=self.toxics.listing(),
-            rng=self._rng,
+            owner=self,
         )
-        self._connections[connection] = asyncio.current_task()
-        try:
-            await connection.run()
-        except Exception as error:
-            # One connection's failure is logged and closed; the proxy carries on.
-            logger.error("proxy %s: connection failed: %r", self.name, error)
-        finally:
-            connection.close()
-            del self._connections[connection]
+        self._connections[connection] = None
+        self._no_connections.clear()
+        return connection.client

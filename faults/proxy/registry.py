@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import random
+import contextlib
 
 from faults.proxy import errors
+from faults.proxy.address import canonical_address
+from faults.proxy.connection import CLOSE_FLUSH_MAX_S
+from faults.proxy.decisions import DecisionLog
 from faults.proxy.proxy import Proxy
 from faults.proxy.specs import (
     ProxySpec,
@@ -13,6 +16,10 @@ from faults.proxy.specs import (
     parse_proxy_create,
     parse_proxy_update,
 )
+
+# Closing a connection is immediate; its sockets then flush for at most CLOSE_FLUSH_MAX_S.
+# Only a server shutting down waits for that, and no longer than this.
+CLOSE_WAIT_MAX_S = CLOSE_FLUSH_MAX_S + 1
 
 
 class PopulateFailed(Exception):
@@ -24,15 +31,29 @@ class PopulateFailed(Exception):
         self.proxies = proxies
 
 
+async def _same_place(proxy: Proxy, spec: ProxySpec) -> bool:
+    """Whether `spec` names the listen and upstream `proxy` has, however they are spelled.
+
+    `localhost:P` and `127.0.0.1:P` are one address: comparing the text would restart the
+    proxy and drop its toxics and connections for nothing.
+    """
+    if (proxy.listen, proxy.upstream) == (spec.listen, spec.upstream):
+        return True
+    current = (await canonical_address(proxy.listen), await canonical_address(proxy.upstream))
+    wanted = (await canonical_address(spec.listen), await canonical_address(spec.upstream))
+    return current == wanted
+
+
 class ProxyRegistry:
-    """The proxies of one server, keyed by name.
+    """The proxies of one server, keyed by name, and the toxicity decisions they made.
 
     Changes that bind or close listeners take one lock, so that two API calls cannot start
-    the same proxy twice or create one name twice. Toxic changes do not await and need none.
+    the same proxy twice or create one name twice. Nothing under the lock waits for a
+    connection: stopping a proxy closes its connections in the background.
     """
 
-    def __init__(self, *, rng: random.Random) -> None:
-        self._rng = rng
+    def __init__(self, *, seed: int) -> None:
+        self.decisions = DecisionLog(seed)
         self._proxies: dict[str, Proxy] = {}
         self._lock = asyncio.Lock()
 
@@ -48,7 +69,7 @@ class ProxyRegistry:
         return [self._proxies[name] for name in sorted(self._proxies)]
 
     async def _start_new(self, spec: ProxySpec) -> Proxy:
-        proxy = Proxy(spec, rng=self._rng)
+        proxy = Proxy(spec, decisions=self.decisions)
         if spec.enabled:
             await proxy.start()
         self._proxies[spec.name] = proxy
@@ -63,10 +84,21 @@ class ProxyRegistry:
             return await self._start_new(spec)
 
     async def update(self, name: str, body: object) -> Proxy:
-        """Apply a POST/PATCH /proxies/{name} body to the proxy and return it."""
+        """Apply a POST/PATCH /proxies/{name} body to the proxy and return it.
+
+        A new listen or upstream restarts the proxy (its connections are dropped, its toxics
+        kept); then `enabled` applies. Raises ApiError (500) if it cannot listen.
+        """
         async with self._lock:
             proxy = self.get(name)
-            await proxy.apply(parse_proxy_update(body, proxy.spec()))
+            spec = parse_proxy_update(body, proxy.spec())
+            if not await _same_place(proxy, spec):
+                proxy.stop()
+                proxy.move(spec)
+            if spec.enabled:
+                await proxy.start()
+            else:
+                proxy.stop()
             return proxy
 
     async def delete(self, name: str) -> None:
@@ -74,13 +106,14 @@ class ProxyRegistry:
         async with self._lock:
             proxy = self.get(name)
             del self._proxies[name]
-            await proxy.stop()
+            proxy.stop()
 
     async def populate(self, body: object) -> list[Proxy]:
         """Create or replace proxies from a POST /populate body and return them.
 
-        A proxy whose name, listen and upstream are unchanged is kept as it is, with its toxics
-        and connections. Raises PopulateFailed if one cannot listen; earlier ones stay.
+        A proxy whose name, listen and upstream are unchanged (however spelled) is kept as it
+        is, with its toxics and connections. Raises PopulateFailed if one cannot listen;
+        earlier ones stay.
         """
         specs = parse_populate(body)
         proxies: list[Proxy] = []
@@ -88,10 +121,10 @@ class ProxyRegistry:
             for spec in specs:
                 existing = self._proxies.get(spec.name)
                 if existing is not None:
-                    if (existing.listen, existing.upstream) == (spec.listen, spec.upstream):
+                    if await _same_place(existing, spec):
                         proxies.append(existing)
                         continue
-                    await existing.stop()
+                    existing.stop()
                 try:
                     proxies.append(await self._start_new(spec))
                 except errors.ApiError as error:
@@ -116,7 +149,12 @@ class ProxyRegistry:
             raise failures[0]
 
     async def close(self) -> None:
-        """Stop every proxy: listeners and connections closed."""
+        """Stop every proxy, then wait (at most CLOSE_WAIT_MAX_S) for their sockets to close."""
         async with self._lock:
-            for proxy in self.all():
-                await proxy.stop()
+            proxies = self.all()
+            for proxy in proxies:
+                proxy.stop()
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(CLOSE_WAIT_MAX_S):
+                for proxy in proxies:
+                    await proxy.wait_closed()

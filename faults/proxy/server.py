@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-import random
+import logging
+import secrets
 
 from aiohttp import web
 
 from faults.proxy.api import create_app
+from faults.proxy.registry import CLOSE_WAIT_MAX_S as REGISTRY_CLOSE_WAIT_MAX_S
 from faults.proxy.registry import ProxyRegistry
+
+logger = logging.getLogger(__name__)
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8474  # Toxiproxy's port, which every client assumes
@@ -15,29 +19,36 @@ DEFAULT_PORT = 8474  # Toxiproxy's port, which every client assumes
 # Time given to API requests in flight when the server stops; they are all short.
 API_SHUTDOWN_TIMEOUT_S = 2.0
 
-# A whole close: the API's shutdown plus the proxies', each bounded by a 2-3 s flush limit.
-CLOSE_WAIT_MAX_S = 10.0
+# A whole close: the API's shutdown, then the proxies' sockets, each bounded.
+CLOSE_WAIT_MAX_S = API_SHUTDOWN_TIMEOUT_S + REGISTRY_CLOSE_WAIT_MAX_S + 1
+
+# A seed drawn when none is given has 53 bits, so that every JSON reader (JavaScript's numbers
+# included) reads it back from GET /paychaos/decisions exactly.
+SEED_BITS = 53
+
+
+def new_seed() -> int:
+    """Draw a seed for a run that was given none (reported by GET /paychaos/decisions)."""
+    return secrets.randbits(SEED_BITS)
 
 
 class ProxyServer:
     """Serve the Toxiproxy API on `host:port` (port 0 picks a free one) until closed.
 
+    `seed` drives every toxicity roll, jitter and slice size; None draws one.
+
     >>> async def main() -> None:
-    ...     async with ProxyServer(port=0) as server:
+    ...     async with ProxyServer(port=0, seed=7) as server:
     ...         host, port = server.address  # the API's real address
     """
 
     def __init__(
-        self,
-        *,
-        host: str = DEFAULT_HOST,
-        port: int = DEFAULT_PORT,
-        rng: random.Random | None = None,
+        self, *, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, seed: int | None = None
     ) -> None:
         self._host = host
         self._port = port
-        # Toxicity and jitter rolls; a seeded one makes a single-connection test repeatable.
-        self._registry = ProxyRegistry(rng=rng or random.Random())
+        self.seed = new_seed() if seed is None else seed
+        self._registry = ProxyRegistry(seed=self.seed)
         self._runner: web.AppRunner | None = None
 
     @property
@@ -59,6 +70,7 @@ class ProxyServer:
             await runner.cleanup()
             raise
         self._runner = runner
+        logger.info("toxicity seed %d", self.seed)
 
     async def close(self) -> None:
         """Stop the API, then every proxy: all listeners and connections are closed."""

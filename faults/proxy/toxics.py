@@ -39,7 +39,12 @@ ATTRIBUTE_VALUE_MAX = 2**63 - 1
 
 @dataclass(frozen=True)
 class Toxic:
-    """One toxic of a proxy. `order` is its place in the chain: added order, kept on update."""
+    """One toxic of a proxy. `order` is its place in the chain: added order, kept on update.
+
+    `order` is unique per proxy for the server's life (a toxic removed and added again gets a
+    new one) and `revision` counts updates; together they name one version of one toxic, which
+    keys its seeded toxicity rolls (faults/proxy/decisions.py).
+    """
 
     name: str
     type: str
@@ -47,6 +52,7 @@ class Toxic:
     toxicity: float
     attributes: Mapping[str, int]
     order: int
+    revision: int = 0
 
     def to_json(self) -> dict[str, object]:
         """Return the Toxiproxy JSON object for this toxic.
@@ -175,6 +181,7 @@ def merge_toxic_update(toxic: Toxic, body: object) -> Toxic:
         toxic,
         toxicity=_parse_toxicity(fields, toxic.toxicity),
         attributes=_merge_attributes(toxic.type, toxic.attributes, fields),
+        revision=toxic.revision + 1,
     )
 
 

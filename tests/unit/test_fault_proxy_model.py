@@ -1,4 +1,5 @@
-"""The fault proxy's pure parts: addresses, toxic validation, the toxic collection, slicing."""
+"""The fault proxy's model: addresses, toxic validation, the toxic collection, slicing, the
+decision log."""
 
 from __future__ import annotations
 
@@ -8,8 +9,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from faults.proxy.address import format_address, parse_address
-from faults.proxy.behaviours import slice_sizes
+from faults.proxy import decisions
+from faults.proxy import loop as event_loop
+from faults.proxy.address import canonical_address, format_address, parse_address, parse_port
+from faults.proxy.behaviours import iter_slice_sizes, slice_sizes
+from faults.proxy.decisions import Decision
 from faults.proxy.errors import ApiError
 from faults.proxy.specs import ProxySpec, parse_populate, parse_proxy_update
 from faults.proxy.toxics import ToxicCollection, merge_toxic_update, parse_new_toxic
@@ -142,3 +146,57 @@ def test_slices_cover_the_chunk_with_bounded_pieces(
     assert sum(sizes) == length
     assert min(sizes) >= 1
     assert max(sizes) <= average + variation
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "same"),
+    [
+        ("localhost:5432", "127.0.0.1:5432", True),
+        ("127.0.0.1:5432", "127.0.0.1:5433", False),
+        (":8080", "0.0.0.0:8080", True),
+        ("[::1]:80", "[0:0::1]:80", True),
+        ("no-such-host.invalid:1", "NO-SUCH-HOST.invalid:1", True),
+        ("no-such-host.invalid:1", "127.0.0.1:1", False),
+    ],
+)
+def test_canonical_addresses_compare_places_not_spellings(
+    first: str, second: str, same: bool
+) -> None:
+    async def both() -> tuple[tuple[str, int], tuple[str, int]]:
+        return await canonical_address(first), await canonical_address(second)
+
+    left, right = event_loop.run(both(), loop="asyncio")
+    assert (left == right) is same
+
+
+@pytest.mark.parametrize("text", ["-1", "65536", "99999", "http", ""])
+def test_parse_port_refuses(text: str) -> None:
+    with pytest.raises(ValueError, match="port must be a number from 0 to 65535"):
+        parse_port(text)
+
+
+def test_an_update_makes_a_new_revision_of_the_same_toxic() -> None:
+    toxic = parse_new_toxic({"type": "noop"}, order=2)
+    updated = merge_toxic_update(merge_toxic_update(toxic, {}), {"toxicity": 0.5})
+    assert (toxic.revision, updated.revision, updated.order) == (0, 2, 2)
+
+
+def _decision(connection: int) -> Decision:
+    return Decision("p", connection, "downstream", "t", "noop", 0, 1.0, 0.5, True)
+
+
+def test_the_decision_log_keeps_the_newest_and_counts_what_it_dropped(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(decisions, "DECISION_COUNT_MAX", 3)
+    log = decisions.DecisionLog(seed=9)
+    for connection in range(1, 6):
+        log.record(_decision(connection))
+    answer = log.to_json()
+    assert (answer["seed"], answer["dropped"]) == (9, 2)
+    assert [d["connection"] for d in answer["decisions"]] == [3, 4, 5]
+
+
+def test_slicing_is_lazy() -> None:
+    sizes = iter_slice_sizes(2**40, 1, 0, random.Random(0))  # a list would not fit in memory
+    assert [next(sizes) for _ in range(3)] == [1, 1, 1]
