@@ -1,201 +1,109 @@
-"""The nemesis: runs a scenario's fault schedule and records each fault with its confirmation.
+"""The nemesis: a scheduler only. It runs a scenario's fault steps at their times through the
+fault kinds' one interface (faults/kinds), and records each start and stop with what the kind
+measured.
 
-Each step is its own task, so steps may overlap. Every fault carries its own heal (toxic
-removed, killed service restarted), run also when the step is cancelled; `heal` afterwards
-resets every link and restarts anything still down.
+Each step is its own task, so steps may overlap. A step's fault is healed by its kind when the
+step ends, also when the step is cancelled; `heal` afterwards heals whatever is still active
+and resets every link.
 """
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
-from typing import Any, Protocol
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
 
-from faults.link_probe import probe_link, probe_timeout_s, toxic_took_effect
-from faults.toxiproxy_api import ToxiproxyApi, ToxiproxyError
+from faults.kinds import KINDS, ActiveFault, FaultContext, Measured
+from faults.toxiproxy_api import ToxiproxyError
 
 log = logging.getLogger("paychaos.nemesis")
-
-# How long a kill waits for charges to be PROCESSING before it gives up on that condition.
-PROCESSING_WAIT_S_MAX = 15.0
-PROCESSING_POLL_S = 0.05
-BASELINE_PROBE_TIMEOUT_S = 2.0
 
 Record = Callable[[dict[str, Any]], dict[str, Any]]
 
 
-class ProcessControl(Protocol):
-    """What the nemesis needs of a topology (system_under_test.deploy.Topology has it)."""
+@dataclass(frozen=True)
+class FaultStep:
+    """One scheduled fault: `kind`'s `params`, from `at_s` (after the workload starts) for
+    `duration_s` (or as long as the kind says)."""
 
-    def kill(self, service: str) -> int | None: ...
-    def restart(self, service: str) -> None: ...
-    def running(self, service: str) -> bool: ...
+    name: str
+    at_s: float
+    duration_s: float | None
+    kind: str
+    params: dict[str, Any]
 
 
 class Nemesis:
-    """Injects link faults over the Toxiproxy API and process faults through the topology."""
+    """Runs fault steps and records them; every fault it starts, it heals."""
 
-    def __init__(
-        self,
-        *,
-        toxiproxy: ToxiproxyApi,
-        links: dict[str, dict[str, str]],
-        processes: ProcessControl,
-        processing_count: Callable[[], Awaitable[int]],
-        record: Record,
-        now_s: Callable[[], float],
-    ) -> None:
-        self._toxiproxy = toxiproxy
-        self._links = links
-        self._processes = processes
-        self._processing_count = processing_count
+    def __init__(self, context: FaultContext, record: Record) -> None:
+        self._context = context
         self._record = record
-        self._now_s = now_s
-        self._killed: set[str] = set()
+        self._active: dict[str, tuple[FaultStep, ActiveFault]] = {}
 
-    async def run(self, steps: list[Any], started_at_s: float) -> None:
+    async def run(self, steps: Sequence[FaultStep], started_at_s: float) -> None:
         """Run every step at its time (seconds after `started_at_s`); returns when all ended."""
         async with asyncio.TaskGroup() as group:
             for step in steps:
                 group.create_task(self._step(step, started_at_s))
 
-    async def _step(self, step: Any, started_at_s: float) -> None:
-        delay_s = started_at_s + step.at_s - self._now_s()
+    def _line(self, kind: str, step: FaultStep, target: str, **fields: Any) -> None:
+        self._record(
+            {
+                "type": kind,
+                "name": step.name,
+                "fault": step.kind,
+                "target": target,
+                "params": step.params,
+                **fields,
+            }
+        )
+
+    async def _step(self, step: FaultStep, started_at_s: float) -> None:
+        delay_s = started_at_s + step.at_s - self._context.now_s()
         if delay_s > 0:
             await asyncio.sleep(delay_s)
-        action = step.action
-        if hasattr(action, "link"):
-            await self._toxic(step.name, action, step.duration_s)
-        else:
-            await self._kill(step.name, action)
-
-    def _start(self, name: str, fault: str, target: str, params: dict[str, Any]) -> None:
-        self._record(
-            {
-                "type": "start",
-                "name": name,
-                "fault": fault,
-                "target": target,
-                "params": params,
-                "confirmed": None,
-                "evidence": None,
-            }
-        )
-
-    def _stop(
-        self,
-        name: str,
-        fault: str,
-        target: str,
-        params: dict[str, Any],
-        confirmed: bool,
-        evidence: dict[str, Any],
-    ) -> None:
-        self._record(
-            {
-                "type": "stop",
-                "name": name,
-                "fault": fault,
-                "target": target,
-                "params": params,
-                "confirmed": confirmed,
-                "evidence": evidence,
-            }
-        )
-        log.info("fault %s stopped, confirmed=%s %s", name, confirmed, evidence)
-
-    async def _toxic(self, name: str, toxic: Any, duration_s: float) -> None:
-        listen = self._links[toxic.link]["listen"]
-        params = {
-            "type": toxic.type,
-            "stream": toxic.stream,
-            "toxicity": toxic.toxicity,
-            "attributes": toxic.attributes,
-        }
-        evidence: dict[str, Any] = {}
-        baseline = await probe_link(listen, toxic.link, timeout_s=BASELINE_PROBE_TIMEOUT_S)
-        evidence["baseline_probe"] = baseline.to_json()
-        self._start(name, "toxic", toxic.link, params)
-        confirmed = False
+        kind = KINDS[step.kind]
+        target = kind.target(step.params)
+        prepared = await kind.prepare(self._context, step.params)
+        begun_s = self._context.now_s()
+        self._line("start", step, target, confirmed=None, evidence=None)
+        measured = Measured(False, {})
         try:
-            await self._toxiproxy.add_toxic(
-                toxic.link,
-                name=name,
-                type=toxic.type,
-                stream=toxic.stream,
-                toxicity=toxic.toxicity,
-                attributes=toxic.attributes,
-            )
-            during = await probe_link(
-                listen, toxic.link, timeout_s=probe_timeout_s(toxic.type, toxic.attributes)
-            )
-            evidence["probe"] = during.to_json()
-            confirmed = toxic_took_effect(toxic.type, toxic.attributes, baseline, during)
-            remaining_s = duration_s - during.elapsed_ms / 1000
+            active = await kind.start(self._context, step.name, step.params, prepared)
+            self._active[step.name] = (step, active)
+            measured = await active.confirm()
+            remaining_s = begun_s + kind.lifetime_s(step.params, step.duration_s)
+            remaining_s -= self._context.now_s()
             if remaining_s > 0:
                 await asyncio.sleep(remaining_s)
         except ToxiproxyError as error:
-            evidence["error"] = str(error)
+            measured = Measured(False, {**measured.evidence, "error": str(error)})
         finally:
-            try:
-                await self._toxiproxy.remove_toxic(toxic.link, name)
-            except ToxiproxyError as error:
-                evidence["heal_error"] = str(error)
-                confirmed = False
-            self._stop(name, "toxic", toxic.link, params, confirmed, evidence)
+            healed = await self._stop(step.name)
+            confirmed = measured.confirmed and healed.confirmed
+            evidence = {**measured.evidence, "heal": healed.evidence}
+            self._line("stop", step, target, confirmed=confirmed, evidence=evidence)
+            log.info("fault %s stopped, confirmed=%s %s", step.name, confirmed, evidence)
 
-    async def _wait_for_processing(self) -> int:
-        deadline_s = self._now_s() + PROCESSING_WAIT_S_MAX
-        count = 0
-        while self._now_s() < deadline_s:
-            try:
-                count = await self._processing_count()
-            except OSError as error:
-                log.warning("processing count failed: %s", error)
-            if count > 0:
-                break
-            await asyncio.sleep(PROCESSING_POLL_S)
-        return count
-
-    async def _kill(self, name: str, kill: Any) -> None:
-        params = {
-            "while_processing": kill.while_processing,
-            "restart_after_s": kill.restart_after_s,
-        }
-        evidence: dict[str, Any] = {}
-        if kill.while_processing:
-            evidence["processing_before_kill"] = await self._wait_for_processing()
-        self._start(name, "kill", kill.service, params)
-        self._killed.add(kill.service)
-        status = await asyncio.to_thread(self._processes.kill, kill.service)
-        evidence["exit_status"] = status
-        restarted = False
-        try:
-            await asyncio.sleep(kill.restart_after_s)
-        finally:
-            try:
-                await asyncio.to_thread(self._processes.restart, kill.service)
-                restarted = True
-                self._killed.discard(kill.service)
-            except Exception as error:  # any failure to restart is recorded
-                evidence["restart_error"] = str(error)
-            evidence["restarted"] = restarted
-            confirmed = status == -9 and restarted
-            if kill.while_processing:
-                confirmed = confirmed and evidence["processing_before_kill"] > 0
-            self._stop(name, "kill", kill.service, params, confirmed, evidence)
+    async def _stop(self, name: str) -> Measured:
+        entry = self._active.get(name)
+        if entry is None:
+            return Measured(True, {"started": False})
+        healed = await entry[1].stop()
+        if healed.confirmed:
+            del self._active[name]
+        return healed
 
     async def heal(self) -> list[str]:
-        """Reset every link and restart every killed service; returns what could not heal."""
+        """Heal every fault still active and reset every link; returns what could not heal."""
         problems = []
+        for name in list(self._active):
+            healed = await self._stop(name)
+            if not healed.confirmed:
+                problems.append(f"heal of {name}: {healed.evidence}")
         try:
-            await self._toxiproxy.reset()
+            await self._context.toxiproxy.reset()
         except ToxiproxyError as error:
             problems.append(f"proxy reset: {error}")
-        for service in sorted(self._killed):
-            try:
-                if not self._processes.running(service):
-                    await asyncio.to_thread(self._processes.restart, service)
-                self._killed.discard(service)
-            except Exception as error:  # reported as a heal problem
-                problems.append(f"restart {service}: {error}")
         return problems

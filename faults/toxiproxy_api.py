@@ -70,6 +70,15 @@ class ToxiproxyApi:
     async def remove_toxic(self, proxy: str, name: str) -> None:
         await self._call("DELETE", f"/proxies/{proxy}/toxics/{name}")
 
+    async def toxic_stats(self, proxy: str, name: str) -> dict[str, Any]:
+        """What a toxic did so far (connections affected and spared, bytes affected): this
+        proxy's own route, outside the Toxiproxy API; a real Toxiproxy answers 404."""
+        return await self._call("GET", f"/proxies/{proxy}/toxics/{name}/stats")
+
+    async def decisions(self) -> dict[str, Any]:
+        """Every toxicity roll of the proxy so far (this proxy's own route, as above)."""
+        return await self._call("GET", "/paychaos/decisions")
+
     async def reset(self) -> None:
         """Heal every link: re-enable all proxies and remove all toxics."""
         await self._call("POST", "/reset")

@@ -46,6 +46,7 @@ from invariants.run_files import (
     FAULTS_FILE,
     FINAL_STATE_FILE,
     HISTORY_FILE,
+    TOXICITY_DECISIONS_FILE,
     RunInputs,
     load_run,
 )
@@ -71,6 +72,7 @@ __all__ = [
     "NETWORK_OUTCOMES",
     "PAYOUT",
     "REFUND",
+    "TOXICITY_DECISIONS_FILE",
     "Anomaly",
     "Charge",
     "Checker",

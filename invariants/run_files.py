@@ -10,6 +10,8 @@ from invariants.history import Op, load_history
 HISTORY_FILE = "history.jsonl"
 FAULTS_FILE = "faults.jsonl"
 FINAL_STATE_FILE = "final_state.json"
+# Not a checker input: the fault proxy's toxicity rolls, to compare runs of one seed.
+TOXICITY_DECISIONS_FILE = "toxicity_decisions.json"
 
 
 @dataclass(frozen=True)

@@ -13,10 +13,11 @@ from pathlib import Path
 
 import invariants
 import reports
+from faults.kinds import FaultContext
 from faults.nemesis import Nemesis
-from faults.toxiproxy_api import ToxiproxyApi
+from faults.toxiproxy_api import ToxiproxyApi, ToxiproxyError
 from scenarios.event_log import EventLog, RunClock
-from scenarios.observe.final_reads import processing_count, read_final_state
+from scenarios.observe.final_reads import read_final_state, unresolved_or_none
 from scenarios.provenance import PROJECT_ROOT, collect_provenance
 from scenarios.scenario import Scenario
 from scenarios.workload.client import WorkloadClient
@@ -63,17 +64,26 @@ def _write_json(path: Path, document: object) -> None:
 
 
 async def _wait_quiesced(dsn: str, timeout_s: float, clock: RunClock) -> bool:
-    """Wait until no charge, refund or payout is PENDING or PROCESSING, at most `timeout_s`."""
+    """Wait until no charge, refund or payout is PENDING or PROCESSING, at most `timeout_s`;
+    a poll the primary cannot answer yet is retried within that bound."""
     deadline_s = clock.now_s() + timeout_s
     while True:
-        try:
-            if await processing_count(dsn) == 0:
-                return True
-        except OSError as error:
-            log.warning("quiesce poll failed: %s", error)
+        if await unresolved_or_none(dsn) == 0:
+            return True
         if clock.now_s() >= deadline_s:
             return False
         await asyncio.sleep(QUIESCE_POLL_S)
+
+
+async def _save_decisions(toxiproxy: ToxiproxyApi, run_dir: Path) -> None:
+    """The proxy's toxicity rolls, for replaying and comparing runs of one seed; a proxy
+    without the route (a real Toxiproxy) leaves the file out."""
+    try:
+        decisions = await toxiproxy.decisions()
+    except ToxiproxyError as error:
+        log.info("no toxicity decisions from the proxy: %s", error)
+        return
+    _write_json(run_dir / invariants.TOXICITY_DECISIONS_FILE, decisions)
 
 
 async def drive(
@@ -92,14 +102,14 @@ async def drive(
     cut_off: list[str] = []
     try:
         async with ToxiproxyApi(endpoints.proxy_api) as toxiproxy:
-            nemesis = Nemesis(
+            context = FaultContext(
                 toxiproxy=toxiproxy,
                 links=endpoints.links,
                 processes=topology,
-                processing_count=lambda: processing_count(endpoints.primary_dsn),
-                record=fault_log.append,
+                unresolved_count=lambda: unresolved_or_none(endpoints.primary_dsn),
                 now_s=clock.now_s,
             )
+            nemesis = Nemesis(context, record=fault_log.append)
             clients = [
                 WorkloadClient(
                     client=number,
@@ -126,6 +136,7 @@ async def drive(
                 cut_off.append(f"workload and faults cut off after {phase_s_max:.0f} s")
             finally:
                 heal_problems = await nemesis.heal()
+                await _save_decisions(toxiproxy, run_dir)
         quiesced = await _wait_quiesced(endpoints.primary_dsn, scenario.quiesce_timeout_s, clock)
         final_state = await read_final_state(
             primary_dsn=endpoints.primary_dsn,
@@ -195,6 +206,7 @@ def run_campaign(
         defects=defects,
         proxy_api_port=proxy_api_port,
         merchant_count=scenario.workload.merchants,
+        seed=scenario.seed,
     )
     try:
         endpoints = topology.start()

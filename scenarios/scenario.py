@@ -5,6 +5,7 @@ errors name the bad key and value, so a broken file fails before anything starts
 """
 
 import hashlib
+import itertools
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -12,11 +13,10 @@ from typing import Any
 import jsonschema
 import yaml
 
-SCENARIO_DIRECTORY = Path(__file__).parent / "files"
+from faults.kinds import KINDS
+from faults.nemesis import FaultStep
 
-LINK_NAMES = ["api", "pg_primary", "pg_replica", "replication", "network"]
-TOXIC_TYPES = ["latency", "timeout", "reset_peer"]
-KILLABLE_SERVICES = ["api", "worker", "network"]
+SCENARIO_DIRECTORY = Path(__file__).parent / "files"
 
 # What a client may be planned to do; every ok write is also read back (`read_back`).
 OP_KINDS = ("charge", "refund", "payout", "balance")
@@ -83,36 +83,13 @@ SCHEMA: dict[str, Any] = {
                 "type": "object",
                 "additionalProperties": False,
                 "required": ["name", "at_s"],
-                "oneOf": [{"required": ["toxic"]}, {"required": ["kill"]}],
+                # Exactly one fault kind per step, named by its key.
+                "oneOf": [{"required": [kind]} for kind in sorted(KINDS)],
                 "properties": {
                     "name": {"type": "string", "pattern": "^[a-z0-9][a-z0-9_-]*$"},
                     "at_s": _NON_NEGATIVE,
-                    "duration_s": _POSITIVE,
-                    "toxic": {
-                        "type": "object",
-                        "additionalProperties": False,
-                        "required": ["link", "type"],
-                        "properties": {
-                            "link": {"enum": LINK_NAMES},
-                            "type": {"enum": TOXIC_TYPES},
-                            "stream": {"enum": ["upstream", "downstream"]},
-                            "toxicity": {"type": "number", "minimum": 0, "maximum": 1},
-                            "attributes": {
-                                "type": "object",
-                                "additionalProperties": {"type": "integer", "minimum": 0},
-                            },
-                        },
-                    },
-                    "kill": {
-                        "type": "object",
-                        "additionalProperties": False,
-                        "required": ["service"],
-                        "properties": {
-                            "service": {"enum": KILLABLE_SERVICES},
-                            "while_processing": {"type": "boolean"},
-                            "restart_after_s": _NON_NEGATIVE,
-                        },
-                    },
+                    "duration_s": {"type": "number", "exclusiveMinimum": 0, "maximum": 3600},
+                    **{kind.name: kind.schema for kind in KINDS.values()},
                 },
             },
         },
@@ -158,30 +135,6 @@ class Workload:
 
 
 @dataclass(frozen=True)
-class ToxicFault:
-    link: str
-    type: str
-    stream: str
-    toxicity: float
-    attributes: dict[str, int]
-
-
-@dataclass(frozen=True)
-class KillFault:
-    service: str
-    while_processing: bool
-    restart_after_s: float
-
-
-@dataclass(frozen=True)
-class FaultStep:
-    name: str
-    at_s: float
-    duration_s: float | None
-    action: ToxicFault | KillFault
-
-
-@dataclass(frozen=True)
 class Scenario:
     name: str
     description: str
@@ -215,11 +168,20 @@ def _location(error: jsonschema.ValidationError) -> str:
     return "".join(parts).lstrip(".") or "(top level)"
 
 
+def _error_order(error: jsonschema.ValidationError) -> tuple:
+    # The deepest error says most; at one place, an unknown key (a typo) before what it
+    # left missing, since naming the typo is what helps.
+    deepest = error
+    while deepest.context:
+        deepest = min(deepest.context, key=_error_order)
+    return (list(error.absolute_path), deepest.validator != "additionalProperties")
+
+
 def _validate(data: object, path: Path, known_invariants: frozenset[str] | None) -> None:
     validator = jsonschema.Draft202012Validator(SCHEMA)
-    errors = sorted(validator.iter_errors(data), key=lambda error: list(error.absolute_path))
+    errors = list(validator.iter_errors(data))
     if errors:
-        first = errors[0]
+        first = min(errors, key=_error_order)
         raise ScenarioError(f"{path}: {_location(first)}: {first.message}")
     assert isinstance(data, dict)
     workload = data["workload"]
@@ -231,13 +193,9 @@ def _validate(data: object, path: Path, known_invariants: frozenset[str] | None)
     mix = workload.get("mix", {"charge": 1})
     if mix.get("charge", 0) <= 0:
         raise ScenarioError(f"{path}: workload.mix: charge needs a weight above 0")
-    names = [fault["name"] for fault in data.get("faults", [])]
-    duplicates = sorted({name for name in names if names.count(name) > 1})
-    if duplicates:
-        raise ScenarioError(f"{path}: faults: name {duplicates[0]!r} is used twice")
-    for index, fault in enumerate(data.get("faults", [])):
-        if "toxic" in fault and "duration_s" not in fault:
-            raise ScenarioError(f"{path}: faults[{index}]: a toxic needs duration_s")
+    problem = schedule_problem(data.get("faults", []), float(workload["duration_s"]))
+    if problem is not None:
+        raise ScenarioError(f"{path}: {problem}")
     if known_invariants is not None:
         for name in data["invariants"]:
             if name not in known_invariants:
@@ -245,29 +203,56 @@ def _validate(data: object, path: Path, known_invariants: frozenset[str] | None)
                 raise ScenarioError(f"{path}: invariants: unknown {name!r}; known: {known}")
 
 
+def schedule_problem(faults: list[dict[str, Any]], workload_s: float) -> str | None:
+    """What makes a (schema-valid) fault schedule impossible, or None."""
+    names = [fault["name"] for fault in faults]
+    duplicates = sorted({name for name in names if names.count(name) > 1})
+    if duplicates:
+        return f"faults: name {duplicates[0]!r} is used twice"
+    windows: dict[tuple[str, str], list[tuple[float, float, int]]] = {}
+    for index, fault in enumerate(faults):
+        kind_name = next(name for name in KINDS if name in fault)
+        kind, params = KINDS[kind_name], fault[kind_name]
+        where = f"faults[{index}]"
+        if kind.needs_duration and "duration_s" not in fault:
+            return f"{where}: a {kind_name} needs duration_s"
+        if not kind.needs_duration and "duration_s" in fault:
+            return f"{where}: a {kind_name} takes no duration_s (it lasts until its own heal)"
+        problem = kind.check(params)
+        if problem is not None:
+            return f"{where}.{kind_name}.{problem}"
+        if fault["at_s"] >= workload_s:
+            return f"{where}.at_s: {fault['at_s']} is not before the workload ends ({workload_s} s)"
+        start = fault["at_s"]
+        end = start + kind.lifetime_s(params, fault.get("duration_s"))
+        windows.setdefault((kind_name, kind.target(params)), []).append((start, end, index))
+    return _overlap(windows)
+
+
+def _overlap(windows: dict[tuple[str, str], list[tuple[float, float, int]]]) -> str | None:
+    # Two kills of one service at once would fight over one restart; the second would act on
+    # the fault, not on the system. Toxics may overlap: each has its own name and heal.
+    for (kind_name, target), spans in windows.items():
+        if kind_name == "toxic":
+            continue
+        spans.sort()
+        for (_, end, first), (start, _, second) in itertools.pairwise(spans):
+            if start < end:
+                return (
+                    f"faults[{second}]: {kind_name} of {target} at {start} s overlaps "
+                    f"faults[{first}], which lasts until {end} s"
+                )
+    return None
+
+
 def _fault_step(fault: dict[str, Any]) -> FaultStep:
-    action: ToxicFault | KillFault
-    if "toxic" in fault:
-        toxic = fault["toxic"]
-        action = ToxicFault(
-            link=toxic["link"],
-            type=toxic["type"],
-            stream=toxic.get("stream", "downstream"),
-            toxicity=float(toxic.get("toxicity", 1.0)),
-            attributes=dict(toxic.get("attributes", {})),
-        )
-    else:
-        kill = fault["kill"]
-        action = KillFault(
-            service=kill["service"],
-            while_processing=bool(kill.get("while_processing", False)),
-            restart_after_s=float(kill.get("restart_after_s", 1.0)),
-        )
+    kind = next(name for name in KINDS if name in fault)
     return FaultStep(
         name=fault["name"],
         at_s=float(fault["at_s"]),
         duration_s=float(fault["duration_s"]) if "duration_s" in fault else None,
-        action=action,
+        kind=kind,
+        params=dict(fault[kind]),
     )
 
 

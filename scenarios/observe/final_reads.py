@@ -7,10 +7,13 @@ can shape them. Each read retries a bounded number of times; what still fails is
 """
 
 import asyncio
+import logging
 from typing import Any
 
 import aiohttp
 import asyncpg
+
+log = logging.getLogger("paychaos.final_reads")
 
 READ_ATTEMPTS_MAX = 5
 READ_RETRY_DELAY_S = 1.0
@@ -45,6 +48,27 @@ SELECT (SELECT count(*) FROM charges WHERE state IN ('PENDING', 'PROCESSING'))
      + (SELECT count(*) FROM refunds WHERE state IN ('PENDING', 'PROCESSING'))
      + (SELECT count(*) FROM payouts WHERE state IN ('PENDING', 'PROCESSING'))
 """
+
+
+# What a read may meet while a database or the simulator restarts, starts up or was just
+# promoted (refused, reset, "the database system is starting up", read-only): retried within
+# the caller's bound, never a crash of the run.
+TRANSIENT_ERRORS = (
+    OSError,
+    TimeoutError,
+    asyncpg.PostgresError,
+    asyncpg.InterfaceError,
+    aiohttp.ClientError,
+)
+
+
+async def unresolved_or_none(dsn: str) -> int | None:
+    """`processing_count`, or None when the primary cannot answer right now."""
+    try:
+        return await processing_count(dsn)
+    except TRANSIENT_ERRORS as error:
+        log.warning("unresolved count failed: %s: %s", type(error).__name__, error)
+        return None
 
 
 async def processing_count(dsn: str) -> int:
@@ -107,7 +131,7 @@ async def _with_retries(what: str, read, errors: list[str]):
     for attempt in range(1, READ_ATTEMPTS_MAX + 1):
         try:
             return await read()
-        except (OSError, TimeoutError, asyncpg.PostgresError, aiohttp.ClientError) as error:
+        except TRANSIENT_ERRORS as error:
             if attempt == READ_ATTEMPTS_MAX:
                 errors.append(f"{what}: {type(error).__name__}: {error}")
                 return None

@@ -17,7 +17,8 @@ from system_under_test.deploy import postgres
 from system_under_test.deploy.errors import DeployError
 from system_under_test.deploy.ports import LOOPBACK, free_port, require_free
 from system_under_test.deploy.processes import ServiceProcess
-from system_under_test.deploy.topology import LINKS, Endpoints, Merchant, Topology
+from system_under_test.deploy.spec import LINKS
+from system_under_test.deploy.topology import Endpoints, Merchant, Topology
 from system_under_test.worker import READY_LINE as WORKER_READY_LINE
 
 log = logging.getLogger("paychaos.deploy")
@@ -48,8 +49,11 @@ class LocalTopology(Topology):
         proxy_api_port: int = 0,
         merchant_count: int = 2,
         service_environment: dict[str, str] | None = None,
+        seed: int | None = None,
     ) -> None:
         self.run_dir = run_dir
+        # The fault proxy's seed (toxicity rolls, jitter): a campaign passes its scenario's.
+        self.seed = seed
         self.defects = defects
         self.proxy_api_port = proxy_api_port
         self.merchant_count = merchant_count
@@ -156,6 +160,8 @@ class LocalTopology(Topology):
 
     def _start_proxy(self, plan: "_AddressPlan") -> None:
         command = [sys.executable, "-m", "faults.proxy", "--host", LOOPBACK]
+        if self.seed is not None:
+            command += ["--seed", str(self.seed)]
         self._add(
             ServiceProcess(
                 name="proxy",
@@ -305,8 +311,6 @@ class LocalTopology(Topology):
         return [Merchant(**merchant) for merchant in json.loads(out.read_text())]
 
 
-# Each link's upstream: the service it leads to (LINKS gives the same pairs by name).
-_LINK_UPSTREAMS = {link: target for link, (_, target) in LINKS.items()}
 _SERVICE_PORTS = ("pg-primary", "pg-replica", "network", "api", "api-admin")
 
 
@@ -325,7 +329,7 @@ class _AddressPlan:
         links = {
             link: {
                 "listen": f"{LOOPBACK}:{free_port()}",
-                "upstream": f"{LOOPBACK}:{ports[_LINK_UPSTREAMS[link]]}",
+                "upstream": f"{LOOPBACK}:{ports[LINKS[link].target]}",
             }
             for link in LINKS
         }

@@ -6,15 +6,6 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from types import TracebackType
 
-# Each link of DESIGN.md's table: proxy name -> (from, to). The local skeleton carries these.
-LINKS = {
-    "api": ("workload", "api"),
-    "pg_primary": ("api, worker", "pg-primary"),
-    "pg_replica": ("api", "pg-replica"),
-    "replication": ("pg-replica", "pg-primary"),
-    "network": ("api, worker", "network"),
-}
-
 
 @dataclass(frozen=True)
 class Merchant:

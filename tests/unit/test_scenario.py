@@ -3,7 +3,7 @@ import textwrap
 import pytest
 
 from scenarios.cli import main
-from scenarios.scenario import KillFault, ScenarioError, ToxicFault, load_scenario
+from scenarios.scenario import ScenarioError, load_scenario
 
 KNOWN = frozenset({"no_double_charge", "no_lost_write", "liveness"})
 
@@ -29,13 +29,13 @@ VALID = """\
 def test_bundled_baseline_loads():
     scenario = load_scenario("baseline", known_invariants=KNOWN)
     assert scenario.name == "baseline"
-    assert {type(step.action) for step in scenario.faults} == {ToxicFault, KillFault}
+    assert {step.kind for step in scenario.faults} == {"toxic", "kill"}
 
 
 def test_defaults_are_filled_in(tmp_path):
     scenario = load_scenario(_write(tmp_path, VALID), known_invariants=KNOWN)
-    assert scenario.faults[0].action.stream == "downstream"
-    assert scenario.faults[1].action.restart_after_s == 1.0
+    assert scenario.faults[0].params["attributes"] == {"latency": 100}
+    assert scenario.faults[1].params == {"service": "api"}
     assert scenario.workload.retry.attempts_max == 10
 
 
@@ -63,6 +63,16 @@ def test_unparsable_yaml_names_the_line(tmp_path):
         ("name: crash", "name: slow", "name 'slow' is used twice"),
         ("liveness]", "liveness, no_such_thing]", "unknown 'no_such_thing'"),
         ("duration_s: 2, ", "", r"faults\[0\]: a toxic needs duration_s"),
+        # A typo in a toxic attribute, and an attribute the toxic does not have.
+        ("latency: 100}", "latncy: 100}", r"toxic\.attributes: .*'latncy' was unexpected"),
+        ("latency: 100}", "latency: 100, bogus: 1}", r"'bogus' was unexpected"),
+        ("latency: 100}", "latency: -5}", r"-5 is less than the minimum of 0"),
+        ("latency: 100}", "latency: '100'}", r"'100' is not of type 'integer'"),
+        ("latency: 100}", "latency: 100, jitter: 200}", r"jitter: larger than latency"),
+        ("type: latency", "type: noop", r"'noop' is not one of"),
+        ("service: api}", "service: api, restart_after_s: -1}", r"less than the minimum"),
+        ("at_s: 2, kill", "at_s: 2, duration_s: 3, kill", r"a kill takes no duration_s"),
+        ("at_s: 1, duration_s", "at_s: 9, duration_s", r"at_s: 9.* not before the workload ends"),
     ],
 )
 def test_invalid_values_are_named(tmp_path, old, new, message):
@@ -82,3 +92,21 @@ def test_usage_errors_exit_3_not_unknown(capsys):
         main(["run", "--no-such-flag"])
     assert caught.value.code == 3
     assert capsys.readouterr().err.count("\n") == 1
+
+
+OVERLAPPING_KILLS = """\
+    name: overlapping
+    seed: 3
+    workload: {clients: 2, rate_per_s: 4, duration_s: 20}
+    faults:
+      - {name: first, at_s: 1, kill: {service: api, restart_after_s: 5}}
+      - {name: second, at_s: 3, kill: {service: api}}
+    invariants: [liveness]
+"""
+
+
+def test_two_kills_of_one_service_at_once_are_refused(tmp_path):
+    with pytest.raises(
+        ScenarioError, match=r"faults\[1\]: kill of api at 3.* overlaps faults\[0\]"
+    ):
+        load_scenario(_write(tmp_path, OVERLAPPING_KILLS), known_invariants=KNOWN)

@@ -1,0 +1,87 @@
+"""What every fault kind shares: the context it acts in, what it measured, and its interface.
+
+A kind validates its own scenario entry (a JSON schema fragment, then `check` for what a
+schema cannot say), prepares (a baseline), starts the fault, measures its configured effect
+(`confirm`), and heals it (`stop`). The nemesis schedules kinds through this interface only.
+"""
+
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from faults.toxiproxy_api import ToxiproxyApi
+
+Params = Mapping[str, Any]
+
+
+class ProcessControl(Protocol):
+    """What process faults need of a topology (system_under_test.deploy.Topology has it)."""
+
+    def kill(self, service: str) -> int | None: ...
+    def restart(self, service: str) -> None: ...
+    def running(self, service: str) -> bool: ...
+
+
+@dataclass(frozen=True)
+class FaultContext:
+    """Where faults act: the proxy's API, the links, the processes, and the run's clock."""
+
+    toxiproxy: ToxiproxyApi
+    # Proxy name -> {"listen": host:port, "upstream": host:port}.
+    links: Mapping[str, Mapping[str, str]]
+    processes: ProcessControl
+    # How many movements are PENDING or PROCESSING now; None when it cannot be read (the
+    # database restarting): a transient state the caller retries within its bound.
+    unresolved_count: Callable[[], Awaitable[int | None]]
+    now_s: Callable[[], float]
+
+
+@dataclass(frozen=True)
+class Measured:
+    """A confirmation: whether the configured effect was measured, and the measurements."""
+
+    confirmed: bool
+    evidence: dict[str, Any] = field(default_factory=dict)
+
+
+class ActiveFault(Protocol):
+    """A started fault: measure its effect while it lasts, then heal it."""
+
+    async def confirm(self) -> Measured: ...
+
+    async def stop(self) -> Measured:
+        """Heal; `confirmed` says the heal itself succeeded (false: the run cannot be valid)."""
+        ...
+
+
+class FaultKind(Protocol):
+    """One kind of fault (toxic, kill, ...): its scenario entry and its life."""
+
+    name: str
+    # The JSON schema of its scenario entry: unknown keys refused, types and ranges checked.
+    schema: Mapping[str, Any]
+    # Whether its scenario step gives `duration_s` (a toxic) or derives it (a kill's restart).
+    needs_duration: bool
+
+    def check(self, params: Params) -> str | None:
+        """What the schema cannot check (a relation between values), or None if fine."""
+        ...
+
+    def target(self, params: Params) -> str:
+        """What it acts on: a link or a service."""
+        ...
+
+    def lifetime_s(self, params: Params, duration_s: float | None) -> float:
+        """How long it lasts from its start (for schedule checks)."""
+        ...
+
+    async def prepare(self, context: FaultContext, params: Params) -> dict[str, Any]:
+        """What must come before the fault starts (a baseline probe, movements in flight);
+        the fault's recorded start follows it."""
+        ...
+
+    async def start(
+        self, context: FaultContext, name: str, params: Params, prepared: dict[str, Any]
+    ) -> ActiveFault:
+        """Inject the fault."""
+        ...
