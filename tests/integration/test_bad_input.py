@@ -77,6 +77,16 @@ def test_a_defect_not_implemented_yet_is_refused(tmp_path):
     assert result.run_dir is None
 
 
+def test_a_misspelled_toxic_attribute_exits_3_naming_it(tmp_path):
+    scenario = SHORT_BASELINE.read_text().replace("latency: 1200", "latncy: 1200")
+    assert "latncy" in scenario
+    typo = tmp_path / "typo.yaml"
+    typo.write_text(scenario)
+    result = paychaos("run", str(typo), runs_dir=tmp_path / "runs")
+    _one_line_error(result, "latncy", "faults[1].toxic.attributes")
+    assert not (tmp_path / "runs").exists() or list((tmp_path / "runs").iterdir()) == []
+
+
 def test_taken_proxy_port(tmp_path):
     with socket.socket() as holder:
         holder.bind(("127.0.0.1", 0))

@@ -2,6 +2,7 @@
 
 import json
 from collections import defaultdict
+from pathlib import Path
 
 import pytest
 
@@ -114,3 +115,38 @@ def test_retry_on_timeout_defect_is_a_double_charge(defect_run):
     assert double["anomaly_count"] > 0
     assert "no_double_charge" in defect_run.stdout
     assert_nothing_left(defect_run.run_dir)
+
+
+SEEDED = Path(__file__).parent / "seeded.yaml"
+
+
+def _schedule(run_dir: Path) -> list[tuple]:
+    lines = [json.loads(line) for line in (run_dir / "faults.jsonl").read_text().splitlines()]
+    return [
+        (line["type"], line["name"], line["fault"], line["target"], line["params"])
+        for line in lines
+    ]
+
+
+def _rolls(run_dir: Path) -> tuple[int, dict[tuple, bool]]:
+    document = json.loads((run_dir / "toxicity_decisions.json").read_text())
+    rolls = {
+        (d["proxy"], d["connection"], d["stream"], d["toxic"], d["revision"]): d["affected"]
+        for d in document["decisions"]
+    }
+    return document["seed"], rolls
+
+
+def test_one_seed_gives_the_same_schedule_and_toxicity_decisions(runs_dir):
+    first = paychaos("run", str(SEEDED), runs_dir=runs_dir / "seeded-1")
+    second = paychaos("run", str(SEEDED), runs_dir=runs_dir / "seeded-2")
+    assert first.exit_code in (0, 2) and second.exit_code in (0, 2), first.stderr + second.stderr
+    assert _schedule(first.run_dir) == _schedule(second.run_dir)
+    seed_one, rolls_one = _rolls(first.run_dir)
+    seed_two, rolls_two = _rolls(second.run_dir)
+    assert seed_one == seed_two == 23
+    common = set(rolls_one) & set(rolls_two)
+    # The same connections of the same proxy rolled alike; and at 0.5 both outcomes came up.
+    assert common, (len(rolls_one), len(rolls_two))
+    assert {key: rolls_one[key] for key in common} == {key: rolls_two[key] for key in common}
+    assert set(rolls_one.values()) == {True, False}
