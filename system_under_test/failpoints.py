@@ -8,6 +8,11 @@ and between the last commit and the answer:
 - `<kind>.after_processing_commit`: the object is PROCESSING, the network not yet asked;
 - `<kind>.after_send`: the network answered (or did not), nothing recorded of it yet;
 - `<kind>.after_resolve_commit`: the final state and response are committed, not yet sent.
+
+and in the recovery worker, between its look-up and its resolve, and after the resolve:
+
+- `recovery.after_look_up`: the network told the outcome, nothing recorded of it yet;
+- `recovery.after_resolve_commit`: the movement's final state is committed.
 """
 
 import asyncio
@@ -18,7 +23,10 @@ from dataclasses import dataclass
 from system_under_test.payments.idempotency.recovery_points import RECOVERY_POINTS
 
 STAGES = ("after_claim", "after_processing_commit", "after_send", "after_resolve_commit")
-POINTS = frozenset(f"{kind}.{stage}" for kind in RECOVERY_POINTS for stage in STAGES)
+RECOVERY_STAGES = ("recovery.after_look_up", "recovery.after_resolve_commit")
+POINTS = frozenset(
+    {f"{kind}.{stage}" for kind in RECOVERY_POINTS for stage in STAGES} | set(RECOVERY_STAGES)
+)
 ACTIONS = frozenset({"crash", "delay", "error"})
 # Long enough to outlast any lock TTL or deadline under test, short enough that a forgotten
 # failpoint cannot hang a run.

@@ -11,7 +11,7 @@ import sys
 
 from aiohttp import web
 
-from system_under_test.api.admin import make_admin_app
+from system_under_test.admin import make_admin_app
 from system_under_test.api.app import make_app
 from system_under_test.config import ConfigError, ServiceConfig, parse_address, service_config
 from system_under_test.failpoints import Failpoints

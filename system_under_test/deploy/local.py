@@ -149,7 +149,10 @@ class LocalTopology(Topology):
             },
             links=plan.links,
             api_url=f"http://{plan.links['api']['listen']}",
-            admin_urls={"api": f"http://{plan.address('api-admin')}"},
+            admin_urls={
+                "api": f"http://{plan.address('api-admin')}",
+                "worker": f"http://{plan.address('worker-admin')}",
+            },
             primary_dsn=postgres.dsn(plan.ports["pg-primary"]),
             network_url=f"http://{plan.address('network')}",
             merchants=merchants,
@@ -239,7 +242,13 @@ class LocalTopology(Topology):
         self._add(
             ServiceProcess(
                 name="worker",
-                command=[sys.executable, "-m", "system_under_test.worker"],
+                command=[
+                    sys.executable,
+                    "-m",
+                    "system_under_test.worker",
+                    "--admin-listen",
+                    plan.address("worker-admin"),
+                ],
                 log_path=worker_log,
                 environment=environment,
             ),
@@ -311,7 +320,7 @@ class LocalTopology(Topology):
         return [Merchant(**merchant) for merchant in json.loads(out.read_text())]
 
 
-_SERVICE_PORTS = ("pg-primary", "pg-replica", "network", "api", "api-admin")
+_SERVICE_PORTS = ("pg-primary", "pg-replica", "network", "api", "api-admin", "worker-admin")
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,7 @@
-"""`python -m system_under_test.worker`: the recovery loop and the idempotency-key reaper
-(settings from PAYCHAOS_* variables)."""
+"""`python -m system_under_test.worker [--admin-listen 127.0.0.1:PORT]`: the recovery loop and
+the idempotency-key reaper (settings from PAYCHAOS_* variables)."""
 
+import argparse
 import asyncio
 import contextlib
 import logging
@@ -10,8 +11,10 @@ import time
 
 from sqlalchemy.exc import SQLAlchemyError
 
+from system_under_test.admin import admin_address, serve_admin
 from system_under_test.config import ConfigError, ServiceConfig, service_config
 from system_under_test.database import make_engine
+from system_under_test.failpoints import Failpoints
 from system_under_test.network_client import CardNetworkClient
 from system_under_test.worker import READY_LINE
 from system_under_test.worker.reaper import reap_once
@@ -26,12 +29,15 @@ REAP_INTERVAL_S = 5.0
 TRANSIENT_ERRORS = (SQLAlchemyError, OSError, TimeoutError)
 
 
-async def run(config: ServiceConfig) -> None:
-    """Recover every RECOVERY_INTERVAL_S and reap every REAP_INTERVAL_S until SIGTERM/SIGINT."""
+async def run(config: ServiceConfig, admin: tuple[str, int] | None = None) -> None:
+    """Recover every RECOVERY_INTERVAL_S and reap every REAP_INTERVAL_S until SIGTERM/SIGINT;
+    in test mode, serve the admin endpoint at `admin` too."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signal_number in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signal_number, stop.set)
+    failpoints = Failpoints()
+    runner = await serve_admin(failpoints, admin) if admin is not None else None
     engine = make_engine(config.primary_dsn, asynchronous_commit=config.asynchronous_commit)
     next_reap_s = time.monotonic()
     try:
@@ -41,7 +47,7 @@ async def run(config: ServiceConfig) -> None:
             log.info(READY_LINE)
             while not stop.is_set():
                 try:
-                    await recover_once(engine, network)
+                    await recover_once(engine, network, failpoints)
                     if time.monotonic() >= next_reap_s:
                         await reap_once(engine)
                         next_reap_s = time.monotonic() + REAP_INTERVAL_S
@@ -51,16 +57,26 @@ async def run(config: ServiceConfig) -> None:
                     await asyncio.wait_for(stop.wait(), RECOVERY_INTERVAL_S)
     finally:
         await engine.dispose()
+        if runner is not None:
+            await runner.cleanup()
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(prog="paychaos-worker", description=__doc__)
+    parser.add_argument("--admin-listen", help="loopback HOST:PORT of the admin endpoint")
+    arguments = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     try:
         config = service_config()
+        admin = admin_address(arguments.admin_listen, test_mode=config.test_mode)
     except (ConfigError, ValueError) as error:
         print(f"paychaos-worker: {error}", file=sys.stderr)
         sys.exit(3)
-    asyncio.run(run(config))
+    try:
+        asyncio.run(run(config, admin))
+    except OSError as error:
+        print(f"paychaos-worker: cannot listen: {error}", file=sys.stderr)
+        sys.exit(3)
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ import logging
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from system_under_test.failpoints import Failpoints
 from system_under_test.network_client import DEFINITIVE_OUTCOMES
 from system_under_test.payments.flows import FLOWS
 from system_under_test.payments.movement import Flow, NetworkPort, resolve
@@ -24,19 +25,24 @@ RECOVERY_BATCH_MAX = 50
 DEADLINE_MARGIN = datetime.timedelta(seconds=1)
 
 
-async def recover_once(engine: AsyncEngine, network: NetworkPort) -> int:
+async def recover_once(
+    engine: AsyncEngine, network: NetworkPort, failpoints: Failpoints | None = None
+) -> int:
     """One pass over overdue PROCESSING charges, refunds and payouts; returns how many were
     resolved."""
+    failpoints = failpoints or Failpoints()
     resolved = 0
     for flow in FLOWS.values():
-        count, reachable = await _recover_flow(engine, network, flow)
+        count, reachable = await _recover_flow(engine, network, flow, failpoints)
         resolved += count
         if not reachable:
             break
     return resolved
 
 
-async def _recover_flow(engine: AsyncEngine, network: NetworkPort, flow: Flow) -> tuple[int, bool]:
+async def _recover_flow(
+    engine: AsyncEngine, network: NetworkPort, flow: Flow, failpoints: Failpoints
+) -> tuple[int, bool]:
     table = flow.table
     async with engine.connect() as connection:
         overdue = (
@@ -58,7 +64,9 @@ async def _recover_flow(engine: AsyncEngine, network: NetworkPort, flow: Flow) -
             # timeout too, so the pass ends and the next one tries again.
             log.info("look-up of %s unknown (%s); next pass", object_id, answer.error)
             return resolved, False
+        await failpoints.hit("recovery.after_look_up")
         row = await resolve(engine, flow, object_id, answer, actor="recovery", claim=None)
+        await failpoints.hit("recovery.after_resolve_commit")
         log.info("recovered %s %s: %s (%s)", flow.name, object_id, row["state"], answer.outcome)
         resolved += 1
     return resolved, True

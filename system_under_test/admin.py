@@ -1,16 +1,19 @@
-"""The admin endpoint (test mode only, its own listener on loopback): arm and read failpoints.
+"""The admin endpoint of a service (test mode only, its own listener on loopback): arm and
+read the service's failpoints. The API and the worker each serve one.
 
 POST   /failpoints  {"name": "charge.after_processing_commit", "action": "crash", "nth": 5}
 GET    /failpoints  armed points, and per point how often it was reached and fired
 DELETE /failpoints  disarm every point
 """
 
+import ipaddress
+
 from aiohttp import web
 
-from system_under_test.api.context import FAILPOINTS
 from system_under_test.failpoints import Failpoints, FailpointSpecError
 
 ARM_FIELDS = frozenset({"name", "action", "nth", "delay_ms"})
+FAILPOINTS = web.AppKey("failpoints", Failpoints)
 
 
 def _bad(message: str) -> web.Response:
@@ -57,3 +60,36 @@ def make_admin_app(failpoints: Failpoints) -> web.Application:
     app.router.add_get("/failpoints", status)
     app.router.add_delete("/failpoints", disarm)
     return app
+
+
+def admin_address(text: str | None, *, test_mode: bool) -> tuple[str, int] | None:
+    """The admin listener's address: required in test mode, refused outside it, loopback only.
+
+    Raises ValueError naming the problem.
+    """
+    if text is None:
+        if test_mode:
+            raise ValueError("test mode needs --admin-listen 127.0.0.1:PORT")
+        return None
+    if not test_mode:
+        raise ValueError("--admin-listen is for test mode only")
+    host, _, port = text.rpartition(":")
+    try:
+        loopback = ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = False
+    if not loopback or not port.isascii() or not port.isdigit():
+        raise ValueError(f"--admin-listen {text}: the admin endpoint binds to loopback only")
+    return host, int(port)
+
+
+async def serve_admin(failpoints: Failpoints, address: tuple[str, int]) -> web.AppRunner:
+    """Start the admin listener; the caller cleans the returned runner up."""
+    runner = web.AppRunner(make_admin_app(failpoints), access_log=None)
+    await runner.setup()
+    try:
+        await web.TCPSite(runner, *address).start()
+    except OSError:
+        await runner.cleanup()
+        raise
+    return runner
