@@ -105,6 +105,7 @@ async def drive(
             context = FaultContext(
                 toxiproxy=toxiproxy,
                 links=endpoints.links,
+                admin_urls=endpoints.admin_urls,
                 processes=topology,
                 unresolved_count=lambda: unresolved_or_none(endpoints.primary_dsn),
                 now_s=clock.now_s,

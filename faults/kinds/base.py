@@ -29,6 +29,8 @@ class FaultContext:
     toxiproxy: ToxiproxyApi
     # Proxy name -> {"listen": host:port, "upstream": host:port}.
     links: Mapping[str, Mapping[str, str]]
+    # Service name -> base URL of its admin endpoint (failpoints), on loopback.
+    admin_urls: Mapping[str, str]
     processes: ProcessControl
     # How many movements are PENDING or PROCESSING now; None when it cannot be read (the
     # database restarting): a transient state the caller retries within its bound.

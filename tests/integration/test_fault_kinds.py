@@ -29,6 +29,7 @@ async def _inject(topology, name: str, kind: str, params: dict):
         context = FaultContext(
             toxiproxy=toxiproxy,
             links=endpoints.links,
+            admin_urls=endpoints.admin_urls,
             processes=topology,
             unresolved_count=lambda: unresolved_or_none(endpoints.primary_dsn),
             now_s=asyncio.get_running_loop().time,
