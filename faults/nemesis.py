@@ -70,11 +70,13 @@ class Nemesis:
         self._line("start", step, target, confirmed=None, evidence=None)
         measured = Measured(False, {})
         try:
-            active = await kind.start(self._context, step.name, step.params, prepared)
+            lifetime_s = kind.lifetime_s(step.params, step.duration_s)
+            active = await kind.start(
+                self._context, step.name, step.params, prepared, lifetime_s=lifetime_s
+            )
             self._active[step.name] = (step, active)
             measured = await active.confirm()
-            remaining_s = begun_s + kind.lifetime_s(step.params, step.duration_s)
-            remaining_s -= self._context.now_s()
+            remaining_s = begun_s + lifetime_s - self._context.now_s()
             if remaining_s > 0:
                 await asyncio.sleep(remaining_s)
         except ToxiproxyError as error:

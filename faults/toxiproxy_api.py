@@ -67,6 +67,10 @@ class ToxiproxyApi:
             },
         )
 
+    async def update_proxy(self, proxy: str, **fields: object) -> dict[str, Any]:
+        """Change a proxy: `enabled`, `upstream` or `listen` (omitted fields keep values)."""
+        return await self._call("POST", f"/proxies/{proxy}", fields)
+
     async def remove_toxic(self, proxy: str, name: str) -> None:
         await self._call("DELETE", f"/proxies/{proxy}/toxics/{name}")
 

@@ -34,12 +34,14 @@ from invariants.final_state import (
 )
 from invariants.history import (
     HISTORY_FUNCTIONS,
+    WRITE_FUNCTIONS,
     Op,
     load_history,
+    op_payment,
     ops_by_key,
     parse_history,
 )
-from invariants.joins import ops_by_scope
+from invariants.joins import ops_by_scope, payments_by_scope
 from invariants.movements import CHARGE, MOVEMENT_KINDS, PAYOUT, REFUND, MovementKind
 from invariants.registry import CHECKERS, check_all
 from invariants.run_files import (
@@ -73,6 +75,7 @@ __all__ = [
     "PAYOUT",
     "REFUND",
     "TOXICITY_DECISIONS_FILE",
+    "WRITE_FUNCTIONS",
     "Anomaly",
     "Charge",
     "Checker",
@@ -102,10 +105,12 @@ __all__ = [
     "load_final_state",
     "load_history",
     "load_run",
+    "op_payment",
     "ops_by_key",
     "ops_by_scope",
     "parse_faults",
     "parse_final_state",
     "parse_history",
+    "payments_by_scope",
     "run_checker",
 ]

@@ -3,6 +3,11 @@
 The history is Jepsen-style: an ``invoke`` event, then one completion of the same process,
 ``ok`` (done), ``fail`` (definitely not done) or ``info`` (indeterminate). A process whose op
 ended ``info`` is retired; a retry with the same key is a new invoke by a new process.
+
+A write's invoke may name the logical payment it is an attempt of (``payment``, a string: the
+planned write's key). A careless client sends one payment under several keys; a key belongs to
+one payment only. Histories written before the field existed leave it out: each key is then its
+own payment (:func:`op_payment`).
 """
 
 from collections.abc import Iterable, Iterator, Mapping
@@ -13,6 +18,9 @@ from typing import Literal
 
 from invariants.errors import RunFileError
 from invariants.records import Shape, gc_paused, read_jsonl, require_choice, shown
+
+# Write functions: their invoke may carry ``payment``, and their key belongs to one payment.
+WRITE_FUNCTIONS = frozenset({"charge", "refund", "payout"})
 
 OpType = Literal["ok", "fail", "info"]
 
@@ -32,15 +40,24 @@ _EVENT_SHAPE = Shape(
 
 @dataclass(frozen=True)
 class _ValueRule:
-    """What the value of one (f, type) event must hold: fields, choices, currency maps."""
+    """What the value of one (f, type) event must hold: fields, optional fields, choices,
+    currency maps."""
 
     shape: Shape
     choices: Mapping[str, frozenset] = field(default_factory=dict)
     # Fields that map a currency to an integer amount, like a balance's ``available``.
     amounts_by_currency: tuple[str, ...] = ()
+    # Fields that may be left out (older histories lack them), with their types when present.
+    optional: Mapping[str, type] = field(default_factory=dict)
 
     def check(self, value: dict, where: str) -> None:
         self.shape.check(value, where)
+        for name, kind in self.optional.items():
+            if name in value and type(value[name]) is not kind:
+                raise RunFileError(
+                    f"{where}: field {name!r} must be {_OPTIONAL_KIND_NAMES[kind]} when present, "
+                    f"got {shown(value[name])}"
+                )
         for name, choices in self.choices.items():
             require_choice(value, name, choices, where)
         for name in self.amounts_by_currency:
@@ -52,6 +69,11 @@ class _ValueRule:
                     )
 
 
+_OPTIONAL_KIND_NAMES = {str: "a string"}
+# The logical payment a write's attempt belongs to (module docstring).
+_PAYMENT = {"payment": str}
+assert set(_PAYMENT.values()) <= set(_OPTIONAL_KIND_NAMES)
+
 # An info, and a fail of a read, says only how the request ended.
 _HTTP_STATUS = _ValueRule(Shape(http_status=int))
 
@@ -60,7 +82,7 @@ _HTTP_STATUS = _ValueRule(Shape(http_status=int))
 # back; a balance read by a key of its own.
 _VALUE_RULES: dict[tuple[str, str], _ValueRule] = {
     ("charge", "invoke"): _ValueRule(
-        Shape(merchant=str, amount=int, currency=str, card=str, attempt=int)
+        Shape(merchant=str, amount=int, currency=str, card=str, attempt=int), optional=_PAYMENT
     ),
     ("charge", "ok"): _ValueRule(Shape(charge_id=str, status=str, amount=int, replayed=bool)),
     ("charge", "fail"): _ValueRule(
@@ -69,7 +91,8 @@ _VALUE_RULES: dict[tuple[str, str], _ValueRule] = {
     ("charge", "info"): _HTTP_STATUS,
     ("refund", "invoke"): _ValueRule(
         # A null amount refunds what remains of the charge.
-        Shape(merchant=str, charge_id=str, amount=(int, NoneType), currency=str, attempt=int)
+        Shape(merchant=str, charge_id=str, amount=(int, NoneType), currency=str, attempt=int),
+        optional=_PAYMENT,
     ),
     ("refund", "ok"): _ValueRule(
         Shape(refund_id=str, charge_id=str, status=str, amount=int, replayed=bool),
@@ -79,7 +102,9 @@ _VALUE_RULES: dict[tuple[str, str], _ValueRule] = {
         Shape(refund_id=(str, NoneType), status=(str, NoneType), http_status=int)
     ),
     ("refund", "info"): _HTTP_STATUS,
-    ("payout", "invoke"): _ValueRule(Shape(merchant=str, amount=int, currency=str, attempt=int)),
+    ("payout", "invoke"): _ValueRule(
+        Shape(merchant=str, amount=int, currency=str, attempt=int), optional=_PAYMENT
+    ),
     ("payout", "ok"): _ValueRule(
         Shape(payout_id=str, status=str, amount=int, replayed=bool),
         choices={"status": frozenset({"paid"})},
@@ -105,6 +130,12 @@ _VALUE_RULES: dict[tuple[str, str], _ValueRule] = {
 HISTORY_FUNCTIONS = frozenset(f for f, _ in _VALUE_RULES)
 # Every function has a rule for every event type, so no event goes unchecked.
 assert set(_VALUE_RULES) == {(f, t) for f in HISTORY_FUNCTIONS for t in EVENT_TYPES}
+assert WRITE_FUNCTIONS <= HISTORY_FUNCTIONS
+# Only a write's invoke names a payment.
+assert all(
+    bool(rule.optional) == (t == "invoke" and f in WRITE_FUNCTIONS)
+    for (f, t), rule in _VALUE_RULES.items()
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,6 +195,19 @@ def parse_history(events: Iterable[dict], *, source: str = "history.jsonl") -> l
         return list(pairing.finish())
 
 
+def op_payment(op: Op) -> str:
+    """The logical payment an op is an attempt of: its invoke's ``payment``, else its key.
+
+    >>> op_payment(parse_history([{"index": 0, "time": 5, "process": 0, "type": "invoke",
+    ...     "f": "payout", "key": "k-a2", "error": None, "value": {"merchant": "acct_1",
+    ...     "amount": 5, "currency": "usd", "attempt": 2, "payment": "k"}}])[0])
+    'k'
+    """
+    if op.invoke_value is None:
+        return op.key
+    return op.invoke_value.get("payment", op.key)
+
+
 def ops_by_key(ops: Iterable[Op]) -> dict[str, list[Op]]:
     """Group ops by idempotency key, each group in invoke order (the order of ``ops``)."""
     groups: dict[str, list[Op]] = {}
@@ -193,6 +237,8 @@ class _Pairing:
         self._outstanding: dict[int, _Invoke] = {}
         # Process -> index of the info completion that retired it.
         self._retired: dict[int, int] = {}
+        # (f, merchant, key) of each write -> its payment and the index of the invoke naming it.
+        self._payments: dict[tuple[str, str, str], tuple[str, int]] = {}
 
     def add(self, line_number: int, event: dict) -> None:
         where = f"{self._source}:{line_number}"
@@ -209,6 +255,9 @@ class _Pairing:
         _check_value(f, event_type, value, where)
         if event_type == "invoke":
             self._invoke(_Invoke(len(self._slots), process, f, key, index, time, value), where)
+            if f in WRITE_FUNCTIONS:
+                assert value is not None, "a write invoke carries a value (checked above)"
+                self._one_payment_per_key(f, key, value, index, where)
             return
         if event_type == "fail" and error is None:
             raise RunFileError(f"{where}: a fail must name its error")
@@ -232,6 +281,15 @@ class _Pairing:
         for op in self._slots:
             assert op is not None, "every slot is filled by a completion or by finish()"
             yield op
+
+    def _one_payment_per_key(self, f: str, key: str, value: dict, index: int, where: str) -> None:
+        payment = value.get("payment", key)
+        first = self._payments.setdefault((f, value["merchant"], key), (payment, index))
+        if first[0] != payment:
+            raise RunFileError(
+                f"{where}: {f} key {key!r} names payment {payment!r}, but the invoke at index "
+                f"{first[1]} named payment {first[0]!r}: a key belongs to one payment"
+            )
 
     def _invoke(self, invoke: _Invoke, where: str) -> None:
         outstanding = self._outstanding.get(invoke.process)

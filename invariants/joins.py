@@ -3,6 +3,9 @@
 Idempotency keys are scoped per merchant account (as in Stripe): (merchant, key). The same key
 string sent by two merchants names two requests, and must not look like a double charge. Keys
 are also scoped per kind: a refund's key never joins a charge.
+
+A logical payment (what the client meant to do once) is scoped the same way, (merchant,
+payment); a careless client sends one under several keys (``invariants.history``).
 """
 
 from collections.abc import Iterable, Sequence
@@ -11,7 +14,7 @@ from dataclasses import asdict, dataclass
 from invariants.evidence import scope_evidence
 from invariants.faults import FaultTimeline
 from invariants.final_state import FinalState, Movement, NetworkRecord
-from invariants.history import Op
+from invariants.history import Op, op_payment
 from invariants.movements import MOVEMENT_KINDS, MovementKind
 
 Scope = tuple[str, str]
@@ -30,6 +33,19 @@ def ops_by_scope(ops: Iterable[Op], kind: MovementKind) -> dict[Scope, list[Op]]
         if op.f == kind.name:
             groups.setdefault(op_scope(op), []).append(op)
     return groups
+
+
+def payments_by_scope(ops: Iterable[Op], kind: MovementKind) -> dict[Scope, Scope]:
+    """Each (merchant, key) of the kind's writes -> the (merchant, payment) it was sent for.
+
+    The history allows one payment per key, so the first op of a key names it.
+    """
+    payments: dict[Scope, Scope] = {}
+    for op in ops:
+        if op.f == kind.name:
+            merchant, key = op_scope(op)
+            payments.setdefault((merchant, key), (merchant, op_payment(op)))
+    return payments
 
 
 def movements_by_scope(movements: Iterable[Movement]) -> dict[Scope, list[Movement]]:

@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from invariants.final_state import ROW_LISTS, FinalState, Movement, NetworkRecord
-from invariants.history import HISTORY_FUNCTIONS
+from invariants.history import HISTORY_FUNCTIONS, WRITE_FUNCTIONS
 
 
 @dataclass(frozen=True)
@@ -77,6 +77,7 @@ MOVEMENT_KINDS = (CHARGE, REFUND, PAYOUT)
 
 def _assert_table_matches_run_files() -> None:
     # The table names history functions and final state lists: keep them in step.
+    assert {kind.name for kind in MOVEMENT_KINDS} == WRITE_FUNCTIONS, "writes are movements"
     for kind in MOVEMENT_KINDS:
         assert kind.name in HISTORY_FUNCTIONS, f"{kind.name} is no history function"
         assert kind.plural in ROW_LISTS, f"{kind.plural} is no final state list"

@@ -96,9 +96,22 @@ def _operations(stats: Mapping) -> str:
         + _table(["f", "ok", "fail", "info"], rows)
         + "\n\nIdempotency keys (per merchant) by how their attempts ended:\n\n"
         + _table(["movement", "keys", *outcomes[1:]], key_rows)
+        + "\n\nLogical payments (planned writes) and the client's own duplicates: payments "
+        "that moved money under more than one key (a careless client's new key per retry; "
+        "one key moving money twice is the system's, reported by no_double_charge):\n\n"
+        + _payments(stats["payments"])
         + "\n\nFinal rows on the primary by state, and their network records by outcome:\n\n"
         + _final_rows(stats)
     )
+
+
+def _payments(payments: Mapping) -> str:
+    columns = ["count", "multiple_keys", "duplicated", "duplicate_movements"]
+    rows = [
+        [name, *(str(counts[column]) for column in columns)] for name, counts in payments.items()
+    ]
+    header = ["movement", "payments", "sent under several keys", "duplicated by the client"]
+    return _table([*header, "duplicate movements"], rows)
 
 
 def _final_rows(stats: Mapping) -> str:

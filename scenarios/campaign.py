@@ -107,8 +107,10 @@ async def drive(
                 links=endpoints.links,
                 admin_urls=endpoints.admin_urls,
                 processes=topology,
-                unresolved_count=lambda: unresolved_or_none(endpoints.primary_dsn),
+                # The topology's current primary: a failover moves it.
+                unresolved_count=lambda: unresolved_or_none(topology.primary_dsn()),
                 now_s=clock.now_s,
+                seed=scenario.seed,
             )
             nemesis = Nemesis(context, record=fault_log.append)
             clients = [
@@ -138,9 +140,9 @@ async def drive(
             finally:
                 heal_problems = await nemesis.heal()
                 await _save_decisions(toxiproxy, run_dir)
-        quiesced = await _wait_quiesced(endpoints.primary_dsn, scenario.quiesce_timeout_s, clock)
+        quiesced = await _wait_quiesced(topology.primary_dsn(), scenario.quiesce_timeout_s, clock)
         final_state = await read_final_state(
-            primary_dsn=endpoints.primary_dsn,
+            primary_dsn=topology.primary_dsn(),
             network_url=endpoints.network_url,
             read_time_ns=clock.now_ns(),
         )
@@ -208,6 +210,7 @@ def run_campaign(
         proxy_api_port=proxy_api_port,
         merchant_count=scenario.workload.merchants,
         seed=scenario.seed,
+        replication=scenario.replication,
     )
     try:
         endpoints = topology.start()

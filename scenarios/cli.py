@@ -4,7 +4,6 @@ Exit codes: 0 valid, 1 invalid, 2 unknown, 3 harness error (bad input, deploymen
 """
 
 import argparse
-import dataclasses
 import json
 import logging
 import os
@@ -48,9 +47,9 @@ def _defects() -> tuple[str, ...]:
 
 
 def command_run(arguments: argparse.Namespace) -> int:
-    scenario = load_scenario(arguments.scenario, known_invariants=frozenset(invariants.CHECKERS))
-    if arguments.seed is not None:
-        scenario = dataclasses.replace(scenario, seed=arguments.seed)
+    scenario = load_scenario(
+        arguments.scenario, known_invariants=frozenset(invariants.CHECKERS), seed=arguments.seed
+    )
     defects = _defects()
     started = time.monotonic()
     runs_root = Path(arguments.runs_dir)

@@ -13,13 +13,17 @@ from typing import Any
 import jsonschema
 import yaml
 
+from faults import swarm
 from faults.kinds import KINDS
 from faults.nemesis import FaultStep
+from system_under_test.deploy.local import REPLICATION_MODES
 
 SCENARIO_DIRECTORY = Path(__file__).parent / "files"
 
 # What a client may be planned to do; every ok write is also read back (`read_back`).
 OP_KINDS = ("charge", "refund", "payout", "balance")
+# How a client retries a write it got no definite answer to (RetryPolicy says how each works).
+RETRY_MODES = ("backoff", "storm", "careless")
 
 _POSITIVE = {"type": "number", "exclusiveMinimum": 0}
 _NON_NEGATIVE = {"type": "number", "minimum": 0}
@@ -70,9 +74,16 @@ SCHEMA: dict[str, Any] = {
                     "type": "object",
                     "additionalProperties": False,
                     "properties": {
+                        "mode": {"enum": list(RETRY_MODES)},
                         "attempts_max": {"type": "integer", "minimum": 1, "maximum": 100},
+                        # Mode backoff only.
                         "backoff_s": _NON_NEGATIVE,
                         "backoff_max_s": _NON_NEGATIVE,
+                        # Modes storm and careless only. Beyond a minute a request is no storm;
+                        # beyond 16 attempts at once per planned write, the client's own
+                        # sockets, not the system, would be what is tested.
+                        "timeout_s": {"type": "number", "exclusiveMinimum": 0, "maximum": 60},
+                        "concurrency_multiple": {"type": "integer", "minimum": 1, "maximum": 16},
                     },
                 },
             },
@@ -98,6 +109,17 @@ SCHEMA: dict[str, Any] = {
             "additionalProperties": False,
             "properties": {"timeout_s": {"type": "number", "exclusiveMinimum": 0, "maximum": 3600}},
         },
+        "nemesis": {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["random"],
+            "properties": {"random": swarm.SCHEMA},
+        },
+        "topology": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {"replication": {"enum": list(REPLICATION_MODES)}},
+        },
         "invariants": {"type": "array", "minItems": 1, "items": {"type": "string"}},
     },
 }
@@ -109,9 +131,37 @@ class ScenarioError(ValueError):
 
 @dataclass(frozen=True)
 class RetryPolicy:
+    """How a client retries a planned write whose attempt ended info (no definite answer).
+
+    - ``backoff``: one attempt at a time under the planned key, a jittered exponential
+      backoff (``backoff_s`` doubling up to ``backoff_max_s``) before each retry.
+    - ``storm``: ``concurrency_multiple`` attempts at once under the planned key, each timed
+      out at ``timeout_s`` and retried at once when it ends info, with no backoff.
+    - ``careless``: as storm, but every attempt under a new key: its duplicates are the
+      client's own, told apart by the logical payment each attempt carries.
+
+    In every mode a planned write makes at most ``attempts_max`` attempts in all, and stops
+    starting new ones once any attempt got a definite answer (ok or fail).
+    """
+
     attempts_max: int = 10
     backoff_s: float = 0.25
     backoff_max_s: float = 2.0
+    mode: str = "backoff"
+    # The seed's storm: every in-flight request is given up on after 500 ms.
+    timeout_s: float = 0.5
+    concurrency_multiple: int = 1
+
+    def __post_init__(self) -> None:
+        assert self.mode in RETRY_MODES, f"retry mode {self.mode!r} is none of {RETRY_MODES}"
+        assert self.concurrency_multiple >= 1, "a planned write is sent at least once"
+        assert self.mode != "backoff" or self.concurrency_multiple == 1, "backoff is one at once"
+        assert self.concurrency_multiple <= self.attempts_max, "each concurrent attempt counts"
+
+    @property
+    def new_key_per_attempt(self) -> bool:
+        """Whether each attempt is sent under a key of its own (the careless client)."""
+        return self.mode == "careless"
 
 
 @dataclass(frozen=True)
@@ -133,6 +183,13 @@ class Workload:
     # Read every acknowledged write back at once, on the primary.
     read_back: bool = True
 
+    @property
+    def attempt_timeout_s(self) -> float:
+        """How long the client waits for one request before it counts it info."""
+        if self.retry.mode == "backoff":
+            return self.request_timeout_s
+        return self.retry.timeout_s
+
 
 @dataclass(frozen=True)
 class Scenario:
@@ -145,6 +202,8 @@ class Scenario:
     invariants: tuple[str, ...]
     source_path: str
     source_sha256: str
+    # "async" or "sync" replication of the primary to its replica.
+    replication: str = "async"
 
 
 def resolve_path(name_or_path: str) -> Path:
@@ -193,7 +252,16 @@ def _validate(data: object, path: Path, known_invariants: frozenset[str] | None)
     mix = workload.get("mix", {"charge": 1})
     if mix.get("charge", 0) <= 0:
         raise ScenarioError(f"{path}: workload.mix: charge needs a weight above 0")
-    problem = schedule_problem(data.get("faults", []), float(workload["duration_s"]))
+    problem = retry_problem(workload)
+    if problem is not None:
+        raise ScenarioError(f"{path}: {problem}")
+    problem = _random_nemesis_problem(data)
+    if problem is not None:
+        raise ScenarioError(f"{path}: {problem}")
+    replication = data.get("topology", {}).get("replication", "async")
+    problem = schedule_problem(
+        data.get("faults", []), float(workload["duration_s"]), replication=replication
+    )
     if problem is not None:
         raise ScenarioError(f"{path}: {problem}")
     if known_invariants is not None:
@@ -203,7 +271,40 @@ def _validate(data: object, path: Path, known_invariants: frozenset[str] | None)
                 raise ScenarioError(f"{path}: invariants: unknown {name!r}; known: {known}")
 
 
-def schedule_problem(faults: list[dict[str, Any]], workload_s: float) -> str | None:
+def retry_problem(workload: dict[str, Any]) -> str | None:
+    """What makes a (schema-valid) workload's retry settings contradict its retry mode, or None.
+
+    >>> retry_problem({"retry": {"mode": "storm", "backoff_s": 1}})
+    'workload.retry.backoff_s: mode storm retries at once, without backoff'
+    """
+    retry = workload.get("retry", {})
+    mode = retry.get("mode", "backoff")
+    if mode == "backoff":
+        for name in ("timeout_s", "concurrency_multiple"):
+            if name in retry:
+                return (
+                    f"workload.retry.{name}: only modes storm and careless take it (mode "
+                    "backoff sends one attempt at a time, timed out at request_timeout_s)"
+                )
+        return None
+    for name in ("backoff_s", "backoff_max_s"):
+        if name in retry:
+            return f"workload.retry.{name}: mode {mode} retries at once, without backoff"
+    if "request_timeout_s" in workload:
+        return f"workload.request_timeout_s: mode {mode} times requests out at retry.timeout_s"
+    attempts_max = retry.get("attempts_max", RetryPolicy.attempts_max)
+    concurrency_multiple = retry.get("concurrency_multiple", RetryPolicy.concurrency_multiple)
+    if attempts_max < concurrency_multiple:
+        return (
+            f"workload.retry.attempts_max: {attempts_max} is fewer than concurrency_multiple "
+            f"{concurrency_multiple} (each concurrent attempt is one attempt)"
+        )
+    return None
+
+
+def schedule_problem(
+    faults: list[dict[str, Any]], workload_s: float, *, replication: str = "async"
+) -> str | None:
     """What makes a (schema-valid) fault schedule impossible, or None."""
     names = [fault["name"] for fault in faults]
     duplicates = sorted({name for name in names if names.count(name) > 1})
@@ -226,7 +327,51 @@ def schedule_problem(faults: list[dict[str, Any]], workload_s: float) -> str | N
         start = fault["at_s"]
         end = start + kind.lifetime_s(params, fault.get("duration_s"))
         windows.setdefault((kind_name, kind.target(params)), []).append((start, end, index))
-    return _overlap(windows)
+        if (
+            kind_name == "replica_lag"
+            and params["mode"] == "pause_replay"
+            and replication == "sync"
+        ):
+            return f"{where}: a paused replay under sync replication would hold every commit"
+    return _overlap(windows) or _after_failover(faults)
+
+
+def _random_nemesis_problem(data: dict[str, Any]) -> str | None:
+    """Check the random nemesis's ranges, then add the faults it draws for this seed to the
+    scenario's own (so that they are validated and run like them)."""
+    config = data.get("nemesis", {}).get("random")
+    if config is None:
+        return None
+    for name in ("faults", "start_s", "duration_s"):
+        if config[name]["min"] > config[name]["max"]:
+            return f"nemesis.random.{name}: min {config[name]['min']} > max {config[name]['max']}"
+    if config["start_s"]["max"] >= data["workload"]["duration_s"]:
+        return "nemesis.random.start_s: max is not before the workload ends"
+    drawn = swarm.random_faults(config, data["seed"])
+    taken = {fault["name"] for fault in data.get("faults", [])} & {f["name"] for f in drawn}
+    if taken:
+        return f"faults: name {sorted(taken)[0]!r} is the random nemesis's own"
+    data["faults"] = [*data.get("faults", []), *drawn]
+    return None
+
+
+def _after_failover(faults: list[dict[str, Any]]) -> str | None:
+    # A failover leaves no replica: nothing can lag, be killed as a replica, or fail over again.
+    failovers = [fault["at_s"] for fault in faults if "failover" in fault]
+    if not failovers:
+        return None
+    first = min(failovers)
+    for index, fault in enumerate(faults):
+        kind_name = next(name for name in KINDS if name in fault)
+        needs_replica = kind_name in ("failover", "replica_lag") or (
+            KINDS[kind_name].target(fault[kind_name]) == "pg-replica"
+        )
+        if needs_replica and fault["at_s"] > first:
+            return (
+                f"faults[{index}]: {kind_name} at {fault['at_s']} s needs the replica, "
+                f"which the failover at {first} s promoted"
+            )
+    return None
 
 
 def _overlap(windows: dict[tuple[str, str], list[tuple[float, float, int]]]) -> str | None:
@@ -256,8 +401,16 @@ def _fault_step(fault: dict[str, Any]) -> FaultStep:
     )
 
 
-def load_scenario(name_or_path: str, *, known_invariants: frozenset[str] | None = None) -> Scenario:
-    """Load and validate a scenario; every problem is a one-line ScenarioError."""
+def load_scenario(
+    name_or_path: str,
+    *,
+    known_invariants: frozenset[str] | None = None,
+    seed: int | None = None,
+) -> Scenario:
+    """Load and validate a scenario; every problem is a one-line ScenarioError.
+
+    `seed` replaces the file's: it drives the workload plan, the random nemesis and the proxy.
+    """
     path = resolve_path(name_or_path)
     try:
         raw = path.read_bytes()
@@ -269,6 +422,8 @@ def load_scenario(name_or_path: str, *, known_invariants: frozenset[str] | None 
         where = f" line {mark.line + 1} column {mark.column + 1}" if mark else ""
         problem = getattr(error, "problem", None) or "invalid YAML"
         raise ScenarioError(f"{path}:{where}: unparsable YAML: {problem}") from None
+    if seed is not None and isinstance(data, dict):
+        data["seed"] = seed
     _validate(data, path, known_invariants)
     workload = data["workload"]
     retry = workload.get("retry", {})
@@ -296,6 +451,7 @@ def load_scenario(name_or_path: str, *, known_invariants: frozenset[str] | None 
         ),
         faults=tuple(_fault_step(fault) for fault in data.get("faults", [])),
         quiesce_timeout_s=float(data.get("quiesce", {}).get("timeout_s", 60)),
+        replication=data.get("topology", {}).get("replication", "async"),
         invariants=tuple(data["invariants"]),
         source_path=str(path),
         source_sha256=hashlib.sha256(raw).hexdigest(),

@@ -15,11 +15,19 @@ Params = Mapping[str, Any]
 
 
 class ProcessControl(Protocol):
-    """What process faults need of a topology (system_under_test.deploy.Topology has it)."""
+    """What faults need of a topology's processes and databases
+    (system_under_test.deploy.Topology has it)."""
 
     def kill(self, service: str) -> int | None: ...
+    def pause(self, service: str) -> None: ...
+    def resume(self, service: str) -> None: ...
     def restart(self, service: str) -> None: ...
     def running(self, service: str) -> bool: ...
+    def stopped(self, service: str) -> bool: ...
+    def pid(self, service: str) -> int | None: ...
+    def primary_dsn(self) -> str: ...
+    def replica_dsn(self) -> str | None: ...
+    def promote_replica(self) -> dict[str, str]: ...
 
 
 @dataclass(frozen=True)
@@ -36,6 +44,8 @@ class FaultContext:
     # database restarting): a transient state the caller retries within its bound.
     unresolved_count: Callable[[], Awaitable[int | None]]
     now_s: Callable[[], float]
+    # The scenario's seed: a kind that draws (a flapping partition's periods) seeds from it.
+    seed: int = 0
 
 
 @dataclass(frozen=True)
@@ -83,7 +93,13 @@ class FaultKind(Protocol):
         ...
 
     async def start(
-        self, context: FaultContext, name: str, params: Params, prepared: dict[str, Any]
+        self,
+        context: FaultContext,
+        name: str,
+        params: Params,
+        prepared: dict[str, Any],
+        *,
+        lifetime_s: float | None = None,
     ) -> ActiveFault:
-        """Inject the fault."""
+        """Inject the fault; `lifetime_s` (the step's) bounds what its confirmation waits for."""
         ...

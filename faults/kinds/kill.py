@@ -11,11 +11,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from faults.kinds.base import FaultContext, Measured, Params
+from system_under_test.deploy.spec import SERVICES
 
 NAME = "kill"
-# Services whose death the workload survives and recovery must handle; the proxy and the
-# databases come with their own kinds (their restart is a different fault).
-KILLABLE_SERVICES = ["api", "worker", "network"]
+# Every service but the proxy: it carries every link and the harness's own control of faults,
+# so its death would be a partition of everything at once (the partition kind does that, with
+# a heal the harness keeps).
+KILLABLE_SERVICES = [service for service in SERVICES if service != "proxy"]
 SIGKILL_STATUS = -9
 # How long a kill waits for movements to be PROCESSING before it kills anyway (unconfirmed).
 PROCESSING_WAIT_S_MAX = 15.0
@@ -93,7 +95,13 @@ class KillKind:
         return {"unresolved_before_kill": await wait_for_unresolved(context)}
 
     async def start(
-        self, context: FaultContext, name: str, params: Params, prepared: dict[str, Any]
+        self,
+        context: FaultContext,
+        name: str,
+        params: Params,
+        prepared: dict[str, Any],
+        *,
+        lifetime_s: float | None = None,
     ) -> ActiveKill:
         active = ActiveKill(context, params, dict(prepared))
         status = await asyncio.to_thread(context.processes.kill, params["service"])

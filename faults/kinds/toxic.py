@@ -44,7 +44,8 @@ ATTRIBUTE_MAXIMUM = {
     "bytes": 1_000_000_000,
 }
 ATTRIBUTE_MINIMUM = {"average_size": 1}
-BASELINE_PROBE_TIMEOUT_S = 2.0
+# A link under load (a backlog released by the previous fault) may answer slowly.
+BASELINE_PROBE_TIMEOUT_S = 5.0
 # Probes while the toxic lasts; with toxicity below 1 a probe's connection may be spared.
 PROBES_MAX = 10
 # Latency shows at least this share of the configured delay (scheduling noise aside), and at
@@ -250,7 +251,13 @@ class ToxicKind:
         return {"baseline": baseline}
 
     async def start(
-        self, context: FaultContext, name: str, params: Params, prepared: dict[str, Any]
+        self,
+        context: FaultContext,
+        name: str,
+        params: Params,
+        prepared: dict[str, Any],
+        *,
+        lifetime_s: float | None = None,
     ) -> ActiveToxic:
         link = params["link"]
         await context.toxiproxy.add_toxic(

@@ -1,8 +1,12 @@
 """Workload clients: each turns its planned ops into history ops (invoke, then ok/fail/info).
 
-A process whose op ended `info` is retired, and a retry of a write with the same key is a new
-op by a new process, as in Jepsen. Every acknowledged write is read back at once, by the same
-process, so that a later checker can tell whether the acknowledgement was visible.
+A process whose op ended `info` is retired, and a retry of a write is a new op by a new
+process, as in Jepsen. A planned write is sent by one lane (mode backoff) or by
+`concurrency_multiple` lanes at once (modes storm and careless), each lane an op of its own
+process (numbering in `scenarios.workload.retry`). Every attempt's invoke names the planned
+write it belongs to (`payment`: the planned key), so a careless client's attempts under new
+keys stay one logical payment. The first acknowledged attempt is read back at once, by the
+same process, so that a later checker can tell whether the acknowledgement was visible.
 """
 
 import asyncio
@@ -21,13 +25,15 @@ from scenarios.workload.classify import (
     classify_write,
 )
 from scenarios.workload.plan import PlannedOp
+from scenarios.workload.retry import PlannedWrite, ProcessNumbers
 
 # Where each write kind is created and read back.
 WRITE_PATHS = {"charge": "/v1/charges", "refund": "/v1/refunds", "payout": "/v1/payouts"}
 
 
 class WorkloadClient:
-    """One workload client: its planned ops in order, one outstanding op at a time."""
+    """One workload client: its planned ops in order, each done before the next starts (a
+    write's concurrent attempts in a storm are still one planned op)."""
 
     def __init__(
         self,
@@ -41,12 +47,14 @@ class WorkloadClient:
         clock: RunClock,
         seed: int,
     ) -> None:
-        self.process = client
+        self._processes = ProcessNumbers(
+            client=client, clients=workload.clients, lanes=workload.retry.concurrency_multiple
+        )
         self._api_url = api_url
         self._api_keys = api_keys
         self._merchants = merchants
         self._workload = workload
-        self._timeout = aiohttp.ClientTimeout(total=workload.request_timeout_s)
+        self._timeout = aiohttp.ClientTimeout(total=workload.attempt_timeout_s)
         self._history = history
         self._clock = clock
         self._jitter = random.Random(f"{seed}:jitter:{client}")
@@ -65,10 +73,6 @@ class WorkloadClient:
                 else:
                     await self._write(session, op)
 
-    def _retire(self) -> None:
-        # Jepsen's numbering: retired process p is succeeded by p + clients.
-        self.process += self._workload.clients
-
     def _headers(self, op: PlannedOp) -> dict[str, str]:
         return {"Authorization": f"Bearer {self._api_keys[op.merchant_index]}"}
 
@@ -77,21 +81,33 @@ class WorkloadClient:
         if request is None:
             return
         invoke_value, form = request
-        retry = self._workload.retry
-        for attempt in range(1, retry.attempts_max + 1):
+        write = PlannedWrite(op.key, self._workload.retry)
+        async with asyncio.TaskGroup() as group:
+            for lane in range(self._processes.lanes):
+                group.create_task(self._lane(session, lane, op, write, invoke_value, form))
+
+    async def _lane(
+        self,
+        session: aiohttp.ClientSession,
+        lane: int,
+        op: PlannedOp,
+        write: PlannedWrite,
+        invoke_value: dict[str, Any],
+        form: dict[str, str],
+    ) -> None:
+        """Send attempts of `write` one after another until it has no attempt left for us."""
+        while (attempt := write.next_attempt()) is not None:
+            value = invoke_value | {"payment": write.payment, "attempt": attempt.number}
             completion = await self._op(
-                op.kind,
-                op.key,
-                invoke_value | {"attempt": attempt},
-                self._post(session, op, form),
+                lane, op.kind, attempt.key, value, self._post(session, op, attempt.key, form)
             )
-            if completion.type == "ok":
-                await self._read_back(session, op, completion)
+            if write.settle(completion.type) and completion.type == "ok":
+                await self._acknowledged(session, lane, op, attempt.key, completion)
             if completion.type != "info":
                 return
-            self._retire()
-            if attempt < retry.attempts_max:
-                await asyncio.sleep(self._backoff_s(attempt))
+            self._processes.retire(lane)
+            if not write.finished:
+                await asyncio.sleep(write.pause_s(attempt.number, self._jitter))
 
     def _write_request(self, op: PlannedOp) -> tuple[dict[str, Any], dict[str, str]] | None:
         """The invoke value and form of a write; None for a refund of a charge that did not
@@ -128,9 +144,9 @@ class WorkloadClient:
         return value, form
 
     async def _post(
-        self, session: aiohttp.ClientSession, op: PlannedOp, form: dict[str, str]
+        self, session: aiohttp.ClientSession, op: PlannedOp, key: str, form: dict[str, str]
     ) -> Completion:
-        headers = self._headers(op) | {"Idempotency-Key": op.key}
+        headers = self._headers(op) | {"Idempotency-Key": key}
         url = f"{self._api_url}{WRITE_PATHS[op.kind]}"
         try:
             async with session.post(url, data=form, headers=headers) as response:
@@ -141,33 +157,40 @@ class WorkloadClient:
             return Completion("info", None, "timeout")
         except (aiohttp.ClientError, ValueError) as error:
             return Completion("info", None, f"connection_error: {type(error).__name__}")
-        if op.kind == "charge" and completion.type == "ok" and completion.value is not None:
-            self._charge_ids[op.key] = completion.value["charge_id"]
         return completion
 
-    async def _read_back(
-        self, session: aiohttp.ClientSession, op: PlannedOp, written: Completion
+    async def _acknowledged(
+        self,
+        session: aiohttp.ClientSession,
+        lane: int,
+        op: PlannedOp,
+        key: str,
+        written: Completion,
     ) -> None:
+        """The planned write's first ok: remember a charge (for its refunds), read it back."""
+        assert written.value is not None, "an ok carries a value"
+        object_id = written.value[WRITE_KINDS[op.kind][0]]
+        if op.kind == "charge":
+            self._charge_ids[op.key] = object_id
         if not self._workload.read_back:
             return
-        assert written.value is not None
-        object_id = written.value[WRITE_KINDS[op.kind][0]]
         value = {"merchant": self._merchants[op.merchant_index], "object": op.kind, "id": object_id}
         url = f"{self._api_url}{WRITE_PATHS[op.kind]}/{object_id}"
         completion = await self._op(
-            "read", op.key, value, self._get(session, op, url, classify_read)
+            lane, "read", key, value, self._get(session, op, url, classify_read)
         )
         if completion.type == "info":
-            self._retire()
+            self._processes.retire(lane)
 
     async def _balance(self, session: aiohttp.ClientSession, op: PlannedOp) -> None:
         value = {"merchant": self._merchants[op.merchant_index]}
         url = f"{self._api_url}/v1/balance"
+        # A balance read is one request, sent by the client's first lane.
         completion = await self._op(
-            "balance", op.key, value, self._get(session, op, url, classify_balance)
+            0, "balance", op.key, value, self._get(session, op, url, classify_balance)
         )
         if completion.type == "info":
-            self._retire()
+            self._processes.retire(0)
 
     async def _get(
         self, session: aiohttp.ClientSession, op: PlannedOp, url: str, classify
@@ -180,11 +203,12 @@ class WorkloadClient:
         except (aiohttp.ClientError, ValueError) as error:
             return Completion("info", None, f"connection_error: {type(error).__name__}")
 
-    async def _op(self, f: str, key: str, value: dict[str, Any], call) -> Completion:
-        """Record the invoke, await the call, record its completion."""
+    async def _op(self, lane: int, f: str, key: str, value: dict[str, Any], call) -> Completion:
+        """Record the invoke by the lane's process, await the call, record its completion."""
+        process = self._processes.process(lane)
         self._history.append(
             {
-                "process": self.process,
+                "process": process,
                 "type": "invoke",
                 "f": f,
                 "key": key,
@@ -195,7 +219,7 @@ class WorkloadClient:
         completion = await call
         self._history.append(
             {
-                "process": self.process,
+                "process": process,
                 "type": completion.type,
                 "f": f,
                 "key": key,
@@ -204,8 +228,3 @@ class WorkloadClient:
             }
         )
         return completion
-
-    def _backoff_s(self, attempt: int) -> float:
-        retry = self._workload.retry
-        ceiling = min(retry.backoff_max_s, retry.backoff_s * 2 ** (attempt - 1))
-        return ceiling / 2 + self._jitter.uniform(0, ceiling / 2)

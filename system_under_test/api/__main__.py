@@ -4,36 +4,18 @@ loopback."""
 
 import argparse
 import asyncio
-import ipaddress
 import logging
 import signal
 import sys
 
 from aiohttp import web
 
-from system_under_test.admin import make_admin_app
+from system_under_test.admin import admin_address, make_admin_app
 from system_under_test.api.app import make_app
 from system_under_test.config import ConfigError, ServiceConfig, parse_address, service_config
 from system_under_test.failpoints import Failpoints
 
 log = logging.getLogger("paychaos.api")
-
-
-def _admin_address(text: str | None, config: ServiceConfig) -> tuple[str, int] | None:
-    if text is None:
-        if config.test_mode:
-            raise ConfigError("test mode needs --admin-listen 127.0.0.1:PORT")
-        return None
-    if not config.test_mode:
-        raise ConfigError("--admin-listen is for test mode only")
-    host, port = parse_address(text)
-    try:
-        loopback = ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        loopback = False
-    if not loopback:
-        raise ConfigError(f"--admin-listen {text}: the admin endpoint binds to loopback only")
-    return host, port
 
 
 async def serve(config: ServiceConfig, listen: tuple[str, int], admin: tuple[str, int] | None):
@@ -68,7 +50,7 @@ def main() -> None:
     try:
         listen = parse_address(arguments.listen)
         config = service_config()
-        admin = _admin_address(arguments.admin_listen, config)
+        admin = admin_address(arguments.admin_listen, test_mode=config.test_mode)
     except (ConfigError, ValueError) as error:
         print(f"paychaos-api: {error}", file=sys.stderr)
         sys.exit(3)

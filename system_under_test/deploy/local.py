@@ -29,6 +29,9 @@ HTTP_PROBE_TIMEOUT_S = 1.0
 
 ReadyCheck = Callable[[], bool]
 MIGRATE_TIMEOUT_S = 60
+# "async": commits return once durable on the primary; "sync": once applied on the replica too.
+REPLICATION_MODES = ("async", "sync")
+DATA_DIRECTORIES = {"pg-primary": "primary", "pg-replica": "replica"}
 
 
 def _http_ok(url: str) -> bool:
@@ -50,6 +53,7 @@ class LocalTopology(Topology):
         merchant_count: int = 2,
         service_environment: dict[str, str] | None = None,
         seed: int | None = None,
+        replication: str = "async",
     ) -> None:
         self.run_dir = run_dir
         # The fault proxy's seed (toxicity rolls, jitter): a campaign passes its scenario's.
@@ -62,6 +66,12 @@ class LocalTopology(Topology):
         self._ready_checks: dict[str, ReadyCheck] = {}
         self._endpoints: Endpoints | None = None
         self._pg_root: Path | None = None
+        assert replication in REPLICATION_MODES, f"replication {replication!r}"
+        self.replication = replication
+        self._plan: _AddressPlan | None = None
+        self._bindir: Path | None = None
+        # Which PostgreSQL service plays which part; a failover swaps them.
+        self._roles: dict[str, str | None] = {"primary": "pg-primary", "replica": "pg-replica"}
 
     # -- interface ---------------------------------------------------------------------------
 
@@ -93,6 +103,44 @@ class LocalTopology(Topology):
 
     def running(self, service: str) -> bool:
         return self._process(service).running()
+
+    def stopped(self, service: str) -> bool:
+        return self._process(service).stopped()
+
+    def pid(self, service: str) -> int | None:
+        return self._process(service).pid
+
+    def primary_dsn(self) -> str:
+        return self._dsn_of(self._roles["primary"])
+
+    def replica_dsn(self) -> str | None:
+        replica = self._roles["replica"]
+        return self._dsn_of(replica) if replica is not None else None
+
+    def promote_replica(self) -> dict[str, str]:
+        """Promote the replica, then stop the old primary so that it cannot take a write."""
+        old, new = self._roles["primary"], self._roles["replica"]
+        assert old is not None and self._pg_root is not None and self._bindir is not None
+        if new is None:
+            raise DeployError("no replica to promote: it was promoted already")
+        postgres.promote(self._bindir, self._data_dir(new), self._log(f"{new}-promote"))
+        self._process(old).stop()
+        self._roles = {"primary": new, "replica": None}
+        assert self._plan is not None
+        return {
+            "new_primary": new,
+            "new_primary_address": self._plan.address(new),
+            "old_primary": old,
+            "old_primary_dsn": self._dsn_of(old),
+        }
+
+    def _dsn_of(self, service: str | None) -> str:
+        assert service is not None and self._plan is not None, "topology not started"
+        return postgres.dsn(self._plan.ports[service])
+
+    def _data_dir(self, service: str) -> Path:
+        assert self._pg_root is not None
+        return self._pg_root / DATA_DIRECTORIES[service]
 
     def collect_logs(self) -> list[Path]:
         return sorted((self.run_dir / "logs").glob("*.log"))
@@ -134,6 +182,7 @@ class LocalTopology(Topology):
         if self.proxy_api_port:
             require_free(self.proxy_api_port, "the fault proxy API")
         plan = _AddressPlan.allocate(self.proxy_api_port)
+        self._plan, self._bindir = plan, bindir
         self._start_proxy(plan)
         merchants = self._start_databases(bindir, plan)
         self._start_network(plan)
@@ -179,7 +228,7 @@ class LocalTopology(Topology):
         """The primary (migrated, merchants seeded), then its replica through `replication`."""
         self._pg_root = postgres.data_root(self.run_dir)
         primary_port, replica_port = plan.ports["pg-primary"], plan.ports["pg-replica"]
-        primary_data = self._pg_root / "primary"
+        primary_data = self._data_dir("pg-primary")
         postgres.init_primary(bindir, primary_data, primary_port, self._log("pg-primary-init"))
         self._add(
             postgres.server_process("pg-primary", bindir, primary_data, self._log("pg-primary")),
@@ -187,7 +236,7 @@ class LocalTopology(Topology):
         )
         postgres.create_database(bindir, primary_port, self._log("pg-primary-init"))
         merchants = self._migrate(postgres.dsn(primary_port, driver="postgresql+asyncpg"))
-        replica_data = self._pg_root / "replica"
+        replica_data = self._data_dir("pg-replica")
         replication_port = int(plan.links["replication"]["listen"].rpartition(":")[2])
         postgres.init_replica(
             bindir, replica_data, replica_port, replication_port, self._log("pg-replica-init")
@@ -196,6 +245,12 @@ class LocalTopology(Topology):
             postgres.server_process("pg-replica", bindir, replica_data, self._log("pg-replica")),
             lambda: postgres.is_ready(bindir, replica_port),
         )
+        if self.replication == "sync":
+            # Set on the primary only, after the copy: a promoted replica must not wait for a
+            # standby of its own.
+            postgres.run_sql(
+                bindir, primary_port, postgres.SYNCHRONOUS_SETTINGS, self._log("pg-primary-init")
+            )
         return merchants
 
     def _start_network(self, plan: "_AddressPlan") -> None:

@@ -239,3 +239,30 @@ def create_database(bindir: Path, port: int, log_path: Path) -> None:
 def dsn(port: int, *, driver: str = "postgresql") -> str:
     """A connection string for the SUT's database on 127.0.0.1:port."""
     return f"{driver}://{SUPERUSER}@{LOOPBACK}:{port}/{DATABASE_NAME}"
+
+
+def promote(bindir: Path, data_dir: Path, log_path: Path) -> None:
+    """Promote the standby of `data_dir` to a primary, waiting until it accepts writes."""
+    _run_tool(
+        [str(bindir / "pg_ctl"), "promote", "-D", str(data_dir), "-w", "-t", str(TOOL_TIMEOUT_S)],
+        user=server_user(),
+        log_path=log_path,
+    )
+
+
+def run_sql(bindir: Path, port: int, statements: list[str], log_path: Path) -> None:
+    """Run `statements` on the server at 127.0.0.1:port with psql, stopping at an error."""
+    command = [str(bindir / "psql"), "-h", LOOPBACK, "-p", str(port), "-U", SUPERUSER]
+    command += ["-d", DATABASE_NAME, "-v", "ON_ERROR_STOP=1", "-X", "-q"]
+    for statement in statements:
+        command += ["-c", statement]
+    _run_tool(command, user=None, log_path=log_path)
+
+
+# Synchronous replication as the campaigns use it: a commit returns once the standby has
+# applied it, so a failover loses nothing that was acknowledged.
+SYNCHRONOUS_SETTINGS = [
+    "ALTER SYSTEM SET synchronous_standby_names = '*'",
+    "ALTER SYSTEM SET synchronous_commit = 'remote_apply'",
+    "SELECT pg_reload_conf()",
+]

@@ -1,5 +1,6 @@
 """One service process: started with its log file, stopped always, never orphaned."""
 
+import concurrent.futures
 import ctypes
 import os
 import signal
@@ -25,6 +26,12 @@ def _die_with_parent() -> None:
     ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
+# PR_SET_PDEATHSIG fires when the THREAD that forked the child ends, not the process: a
+# service restarted from a short-lived thread (asyncio.to_thread) would be killed with it. So
+# every service is forked by this one thread, which lives as long as the harness.
+_SPAWNER = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="spawner")
+
+
 @dataclass
 class ServiceProcess:
     """A service started by command, in its own session, with output to `log_path`."""
@@ -45,7 +52,8 @@ class ServiceProcess:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with open(self.log_path, "ab") as log:
             try:
-                self.process = subprocess.Popen(
+                self.process = _SPAWNER.submit(
+                    subprocess.Popen,
                     list(self.command),
                     stdin=subprocess.DEVNULL,
                     stdout=log,
@@ -55,7 +63,7 @@ class ServiceProcess:
                     user=self.user,
                     start_new_session=True,
                     preexec_fn=_die_with_parent,
-                )
+                ).result()
             except FileNotFoundError:
                 raise DeployError(
                     f"cannot start {self.name}: {self.command[0]} not found"
@@ -63,6 +71,23 @@ class ServiceProcess:
 
     def running(self) -> bool:
         return self.process is not None and self.process.poll() is None
+
+    @property
+    def pid(self) -> int | None:
+        """The process id while it runs."""
+        return self.process.pid if self.running() and self.process is not None else None
+
+    def stopped(self) -> bool:
+        """Whether the process is stopped by a signal (SIGSTOP): state T in /proc."""
+        pid = self.pid
+        if pid is None:
+            return False
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+        except OSError:
+            return False
+        # The state letter follows the parenthesised command name.
+        return stat.rpartition(")")[2].split()[0] == "T"
 
     def signal(self, signal_number: int) -> None:
         """Send a signal to the service's process group (its children too)."""
@@ -87,6 +112,8 @@ class ServiceProcess:
             return
         assert self.process is not None
         try:
+            # A paused service cannot act on its stop signal until it runs again.
+            os.killpg(self.process.pid, signal.SIGCONT)
             os.killpg(self.process.pid, self.stop_signal)
             self.process.wait(timeout=STOP_TIMEOUT_S)
         except (subprocess.TimeoutExpired, ProcessLookupError):

@@ -77,6 +77,26 @@ class Topology(abc.ABC):
     def running(self, service: str) -> bool: ...
 
     @abc.abstractmethod
+    def stopped(self, service: str) -> bool:
+        """Whether the service is paused (SIGSTOP)."""
+
+    @abc.abstractmethod
+    def pid(self, service: str) -> int | None:
+        """The service's process id while it runs."""
+
+    @abc.abstractmethod
+    def primary_dsn(self) -> str:
+        """The current primary, directly (around the proxy): final reads go there."""
+
+    @abc.abstractmethod
+    def replica_dsn(self) -> str | None:
+        """The current replica, directly; None once it was promoted."""
+
+    @abc.abstractmethod
+    def promote_replica(self) -> dict[str, str]:
+        """Promote the replica to primary and fence (stop) the old primary."""
+
+    @abc.abstractmethod
     def collect_logs(self) -> list[Path]:
         """The service log files of this topology."""
 

@@ -1,6 +1,7 @@
 """The local topology: real PostgreSQL primary and replica, every link through the proxy."""
 
 import asyncio
+import threading
 import time
 
 import asyncpg
@@ -171,3 +172,21 @@ def test_a_service_failing_to_start_tears_down_what_was_started(tmp_path):
     assert (tmp_path / "logs" / "network.log").exists()
     assert_nothing_left(tmp_path)
     assert not (tmp_path / "pg").exists()
+
+
+# A parent-death signal, if it were tied to the restarting thread, fires within milliseconds of
+# that thread's end; watching this long shows it does not.
+SURVIVAL_WATCH_S = 1.5
+
+
+def test_a_service_restarted_from_a_short_lived_thread_outlives_the_thread(topology):
+    restarter = threading.Thread(target=topology.restart, args=("worker",))
+    restarter.start()
+    restarter.join(timeout=60)
+    assert not restarter.is_alive()
+    pid = topology.pid("worker")
+    deadline = time.monotonic() + SURVIVAL_WATCH_S
+    while time.monotonic() < deadline:
+        assert topology.running("worker"), "the worker died with the thread that restarted it"
+        time.sleep(0.1)
+    assert topology.pid("worker") == pid

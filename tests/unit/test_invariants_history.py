@@ -6,6 +6,7 @@ import re
 import pytest
 
 from invariants import RunFileError, load_history, ops_by_key, parse_history
+from invariants.history import op_payment
 
 BALANCE_OK = {"available": {"usd": 500}, "pending": {}}
 # Valid values of a balance read, the simplest function, by event type.
@@ -267,3 +268,82 @@ def test_charge_values_are_checked_on_load():
 
     with pytest.raises(RunFileError, match="field 'amount' must be an integer"):
         parse_history([invoke])
+
+
+CHARGE_INVOKE = {
+    "merchant": "acct_1",
+    "amount": 500,
+    "currency": "usd",
+    "card": "4242424242424242",
+    "attempt": 1,
+}
+
+
+def test_writes_name_their_payment_and_older_histories_without_it_still_load():
+    ops = parse_history(
+        [
+            event(0, 1, "invoke", "k", f="charge", value=CHARGE_INVOKE | {"payment": "k"}),
+            event(1, 2, "invoke", "k-a2", f="charge", value=CHARGE_INVOKE | {"payment": "k"}),
+            event(2, 3, "invoke", "r1", f="refund", value=REFUND_INVOKE | {"payment": "r1"}),
+            event(3, 4, "invoke", "p1", f="payout", value=PAYOUT_INVOKE | {"payment": "p1"}),
+            # Written before the field existed: its key is its payment.
+            event(4, 5, "invoke", "old", f="charge", value=CHARGE_INVOKE),
+            event(5, 6, "invoke", "b1"),
+        ]
+    )
+
+    assert [(op.key, op_payment(op)) for op in ops] == [
+        ("k", "k"),
+        ("k-a2", "k"),
+        ("r1", "r1"),
+        ("p1", "p1"),
+        ("old", "old"),
+        ("b1", "b1"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("events", "message"),
+    [
+        (
+            [event(0, 1, "invoke", "k", f="charge", value=CHARGE_INVOKE | {"payment": 5})],
+            "value: field 'payment' must be a string when present, got 5",
+        ),
+        (
+            [event(0, 1, "invoke", "r", f="refund", value=REFUND_INVOKE | {"payment": None})],
+            "value: field 'payment' must be a string when present, got null",
+        ),
+        (
+            [
+                event(0, 1, "invoke", "k", f="payout", value=PAYOUT_INVOKE | {"payment": "a"}),
+                event(1, 2, "invoke", "k", f="payout", value=PAYOUT_INVOKE | {"payment": "b"}),
+            ],
+            "payout key 'k' names payment 'b', but the invoke at index 0 named payment 'a'",
+        ),
+        (
+            # No payment means the key's own: a key cannot be both its own and another's.
+            [
+                event(0, 1, "invoke", "k", f="charge", value=CHARGE_INVOKE),
+                event(1, 2, "invoke", "k", f="charge", value=CHARGE_INVOKE | {"payment": "p"}),
+            ],
+            "charge key 'k' names payment 'p', but the invoke at index 0 named payment 'k'",
+        ),
+    ],
+)
+def test_a_bad_payment_raises_naming_the_line(events, message):
+    with pytest.raises(RunFileError, match=rf"history\.jsonl:{len(events)}: ") as raised:
+        parse_history(events)
+
+    assert message in str(raised.value)
+
+
+def test_one_key_string_of_two_merchants_may_name_two_payments():
+    other = PAYOUT_INVOKE | {"merchant": "acct_2"}
+    ops = parse_history(
+        [
+            event(0, 1, "invoke", "k", f="payout", value=PAYOUT_INVOKE | {"payment": "a"}),
+            event(1, 2, "invoke", "k", f="payout", value=other | {"payment": "b"}),
+        ]
+    )
+
+    assert [op_payment(op) for op in ops] == ["a", "b"]

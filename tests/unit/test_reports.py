@@ -289,3 +289,52 @@ def test_exit_code_refuses_what_is_no_verdict():
     assert EXIT_HARNESS_ERROR == 3
     with pytest.raises(ValueError):
         exit_code("error")
+
+
+def _attempt(run: Run, key: str, outcome: str, payment: str, **fields) -> None:
+    """A charge attempt of the logical payment ``payment`` under ``key``."""
+    index = run.op(key, outcome, **fields)
+    run.events[index]["value"]["payment"] = payment
+
+
+def test_stats_count_the_careless_clients_duplicates_apart_from_the_system(tmp_path):
+    run = clean_run()
+    # Payment k20: its first attempt timed out but charged; the retry under a new key charged
+    # again. Each key moved money once: no anomaly of the system, one duplicate of the client.
+    _attempt(run, "k20", "info", "k20")
+    _attempt(run, "k20-a2", "ok", "k20", charge_id="ch_21")
+    for charge_id, key in (("ch_20", "k20"), ("ch_21", "k20-a2")):
+        run.charge(charge_id, key)
+        run.authorization(charge_id)
+    # Payment k30 sent under two keys, only one of which moved money: no duplicate.
+    _attempt(run, "k30", "info", "k30")
+    _attempt(run, "k30-a2", "ok", "k30", charge_id="ch_30")
+    run.charge("ch_30", "k30-a2")
+    run.authorization("ch_30")
+
+    report = write(tmp_path, run)
+
+    assert report["verdict"] == "valid"
+    assert report["stats"]["payments"] == {
+        "charge": {"count": 5, "multiple_keys": 2, "duplicated": 1, "duplicate_movements": 1},
+        "refund": {"count": 1, "multiple_keys": 0, "duplicated": 0, "duplicate_movements": 0},
+        "payout": {"count": 1, "multiple_keys": 0, "duplicated": 0, "duplicate_movements": 0},
+    }
+    summary = (tmp_path / "summary.md").read_text()
+    assert "| charge | 5 | 2 | 1 | 1 |" in summary
+
+
+def test_a_key_that_moved_money_twice_is_the_systems_not_the_clients(tmp_path):
+    run = clean_run()
+    run.charge("ch_1b", "k1")
+    run.authorization("ch_1b")
+
+    report = write(tmp_path, run)
+
+    assert report["invariants"][0]["verdict"] == "invalid"
+    assert report["stats"]["payments"]["charge"] == {
+        "count": 3,
+        "multiple_keys": 0,
+        "duplicated": 0,
+        "duplicate_movements": 0,
+    }

@@ -3,7 +3,7 @@ import textwrap
 import pytest
 
 from scenarios.cli import main
-from scenarios.scenario import ScenarioError, load_scenario
+from scenarios.scenario import RetryPolicy, ScenarioError, load_scenario
 
 KNOWN = frozenset({"no_double_charge", "no_lost_write", "liveness"})
 
@@ -110,3 +110,96 @@ def test_two_kills_of_one_service_at_once_are_refused(tmp_path):
         ScenarioError, match=r"faults\[1\]: kill of api at 3.* overlaps faults\[0\]"
     ):
         load_scenario(_write(tmp_path, OVERLAPPING_KILLS), known_invariants=KNOWN)
+
+
+STORM = """\
+    name: storm
+    seed: 3
+    workload:
+      clients: 2
+      rate_per_s: 4
+      duration_s: 5
+      retry: {mode: storm, timeout_s: 0.5, concurrency_multiple: 4, attempts_max: 40}
+    invariants: [no_double_charge]
+"""
+
+
+def test_bundled_retry_storm_loads_as_a_storm_under_a_late_network():
+    scenario = load_scenario("retry-storm", known_invariants=KNOWN)
+    retry = scenario.workload.retry
+    assert (retry.mode, retry.timeout_s, retry.concurrency_multiple) == ("storm", 0.5, 4)
+    assert scenario.workload.attempt_timeout_s == 0.5
+    latency = [step.params for step in scenario.faults if step.kind == "toxic"]
+    assert latency and latency[0]["attributes"]["latency"] > 1000 * retry.timeout_s
+
+
+def test_retry_modes_load_with_their_defaults(tmp_path):
+    storm = load_scenario(_write(tmp_path, STORM), known_invariants=KNOWN).workload
+    assert storm.retry == RetryPolicy(
+        mode="storm", timeout_s=0.5, concurrency_multiple=4, attempts_max=40
+    )
+    assert storm.attempt_timeout_s == 0.5
+    careless_text = STORM.replace(
+        "{mode: storm, timeout_s: 0.5, concurrency_multiple: 4, attempts_max: 40}",
+        "{mode: careless}",
+    )
+    careless = load_scenario(_write(tmp_path, careless_text), known_invariants=KNOWN).workload
+    assert (careless.retry.timeout_s, careless.retry.concurrency_multiple) == (0.5, 1)
+    assert careless.retry.new_key_per_attempt
+    backoff = load_scenario(_write(tmp_path, VALID), known_invariants=KNOWN).workload
+    assert (backoff.retry.mode, backoff.attempt_timeout_s) == ("backoff", 10.0)
+    assert not backoff.retry.new_key_per_attempt
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        ("mode: storm", "mode: tornado", r"workload\.retry\.mode: 'tornado' is not one of"),
+        ("timeout_s: 0.5", "timeout_s: 0", r"workload\.retry\.timeout_s: 0 is less than or equal"),
+        ("timeout_s: 0.5", "timeout_s: 61", r"workload\.retry\.timeout_s: 61 is greater"),
+        (
+            "concurrency_multiple: 4",
+            "concurrency_multiple: 0",
+            r"workload\.retry\.concurrency_multiple: 0 is less than the minimum",
+        ),
+        (
+            "concurrency_multiple: 4",
+            "concurrency_multiple: 17",
+            r"workload\.retry\.concurrency_multiple: 17 is greater than the maximum",
+        ),
+        (
+            "concurrency_multiple: 4",
+            "concurrency_multipel: 4",
+            r"workload\.retry: .*'concurrency_multipel' was unexpected",
+        ),
+        (
+            "attempts_max: 40",
+            "attempts_max: 3",
+            r"workload\.retry\.attempts_max: 3 is fewer than concurrency_multiple 4",
+        ),
+        (
+            "attempts_max: 40}",
+            "attempts_max: 40, backoff_s: 1}",
+            r"workload\.retry\.backoff_s: mode storm retries at once, without backoff",
+        ),
+        (
+            "retry: {",
+            "request_timeout_s: 2\n      retry: {",
+            r"workload\.request_timeout_s: mode storm times requests out at retry\.timeout_s",
+        ),
+        (
+            "mode: storm, timeout_s: 0.5, ",
+            "",
+            r"workload\.retry\.concurrency_multiple: only modes storm and careless take it",
+        ),
+        (
+            "mode: storm, ",
+            "",
+            r"workload\.retry\.timeout_s: only modes storm and careless take it",
+        ),
+    ],
+)
+def test_bad_retry_settings_are_refused_naming_the_key(tmp_path, old, new, message):
+    assert old in STORM
+    with pytest.raises(ScenarioError, match=message):
+        load_scenario(_write(tmp_path, STORM.replace(old, new)), known_invariants=KNOWN)

@@ -1,0 +1,81 @@
+"""The `pause` fault kind: SIGSTOP a service (its whole process group) for a while, then
+SIGCONT it. A paused service holds its connections and locks but answers nothing: the grey
+failure that timeouts, not errors, reveal.
+
+Confirmation: the process is observed stopped (state T). The heal: it runs again.
+"""
+
+import asyncio
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from faults.kinds.base import FaultContext, Measured, Params
+from faults.kinds.kill import KILLABLE_SERVICES
+
+NAME = "pause"
+# A signal is delivered asynchronously: the process state shows it within milliseconds.
+STATE_WAIT_S_MAX = 2.0
+STATE_POLL_S = 0.02
+
+SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["service"],
+    "properties": {"service": {"enum": KILLABLE_SERVICES}},
+}
+
+
+@dataclass
+class ActivePause:
+    context: FaultContext
+    service: str
+
+    async def _stopped_becomes(self, wanted: bool) -> bool:
+        deadline = time.monotonic() + STATE_WAIT_S_MAX
+        while True:
+            stopped = self.context.processes.stopped(self.service)
+            if stopped == wanted or time.monotonic() >= deadline:
+                return stopped
+            await asyncio.sleep(STATE_POLL_S)
+
+    async def confirm(self) -> Measured:
+        stopped = await self._stopped_becomes(True)
+        pid = self.context.processes.pid(self.service)
+        return Measured(stopped, {"stopped": stopped, "pid": pid})
+
+    async def stop(self) -> Measured:
+        await asyncio.to_thread(self.context.processes.resume, self.service)
+        stopped = await self._stopped_becomes(False)
+        return Measured(not stopped, {"resumed": not stopped})
+
+
+class PauseKind:
+    name = NAME
+    schema = SCHEMA
+    needs_duration = True
+
+    def check(self, params: Params) -> str | None:
+        return None
+
+    def target(self, params: Params) -> str:
+        return params["service"]
+
+    def lifetime_s(self, params: Params, duration_s: float | None) -> float:
+        assert duration_s is not None, "the scenario checks that a pause has a duration"
+        return duration_s
+
+    async def prepare(self, context: FaultContext, params: Params) -> dict[str, Any]:
+        return {}
+
+    async def start(
+        self,
+        context: FaultContext,
+        name: str,
+        params: Params,
+        prepared: dict[str, Any],
+        *,
+        lifetime_s: float | None = None,
+    ) -> ActivePause:
+        await asyncio.to_thread(context.processes.pause, params["service"])
+        return ActivePause(context, params["service"])

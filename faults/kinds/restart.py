@@ -1,0 +1,69 @@
+"""The `restart` fault kind: stop a service gracefully and start it again (a deploy, a
+configuration reload gone wrong): its connections drop, its in-flight requests end.
+
+Confirmation: a new process runs (its pid changed). The heal is part of the fault: nothing to
+undo, so stop only checks that it runs.
+"""
+
+import asyncio
+from dataclasses import dataclass
+from typing import Any
+
+from faults.kinds.base import FaultContext, Measured, Params
+from faults.kinds.kill import KILLABLE_SERVICES
+
+NAME = "restart"
+
+SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["service"],
+    "properties": {"service": {"enum": KILLABLE_SERVICES}},
+}
+
+
+@dataclass
+class ActiveRestart:
+    context: FaultContext
+    service: str
+    evidence: dict[str, Any]
+
+    async def confirm(self) -> Measured:
+        before, after = self.evidence["pid_before"], self.evidence["pid_after"]
+        return Measured(after is not None and after != before, dict(self.evidence))
+
+    async def stop(self) -> Measured:
+        running = self.context.processes.running(self.service)
+        return Measured(running, {"running": running})
+
+
+class RestartKind:
+    name = NAME
+    schema = SCHEMA
+    needs_duration = False
+
+    def check(self, params: Params) -> str | None:
+        return None
+
+    def target(self, params: Params) -> str:
+        return params["service"]
+
+    def lifetime_s(self, params: Params, duration_s: float | None) -> float:
+        return 0.0
+
+    async def prepare(self, context: FaultContext, params: Params) -> dict[str, Any]:
+        return {"pid_before": context.processes.pid(params["service"])}
+
+    async def start(
+        self,
+        context: FaultContext,
+        name: str,
+        params: Params,
+        prepared: dict[str, Any],
+        *,
+        lifetime_s: float | None = None,
+    ) -> ActiveRestart:
+        service = params["service"]
+        await asyncio.to_thread(context.processes.restart, service)
+        evidence = {**prepared, "pid_after": context.processes.pid(service)}
+        return ActiveRestart(context, service, evidence)
