@@ -18,6 +18,7 @@ import invariants
 import reports
 from faults.proxy import DEFAULT_HOST, DEFAULT_PORT, CannotListen, serve_until_stopped
 from faults.proxy.address import parse_port
+from scenarios.bench import BenchError, BenchSettings, run_bench
 from scenarios.campaign import RUNS_ROOT, check_and_report, new_run_dir, point_latest, run_campaign
 from scenarios.scenario import ScenarioError, load_scenario
 from system_under_test.defects import UnknownDefectError, defects_from_environment
@@ -188,6 +189,49 @@ def command_proxy(arguments: argparse.Namespace) -> int:
     return 0
 
 
+def _rates(text: str) -> tuple[float, ...]:
+    try:
+        rates = tuple(float(part) for part in text.split(",") if part.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a comma-separated list") from None
+    if not rates or any(not 0 < rate <= 100_000 for rate in rates):
+        raise argparse.ArgumentTypeError(f"rates {text!r} must be numbers in (0, 100000]")
+    return rates
+
+
+def _counts(text: str) -> tuple[int, ...]:
+    parts = [part.strip() for part in text.split(",") if part.strip()]
+    if not parts or not all(part.isdigit() and int(part) >= 1 for part in parts):
+        raise argparse.ArgumentTypeError(f"{text!r} must be whole numbers of at least 1")
+    return tuple(int(part) for part in parts)
+
+
+def command_bench(arguments: argparse.Namespace) -> int:
+    """Run the open-loop ladder, pgbench and the capacity model; print the Markdown report."""
+    try:
+        settings = BenchSettings(
+            seed=arguments.seed,
+            rates=arguments.rates,
+            step_s=arguments.step_s,
+            debit_share=arguments.debit_share,
+            merchants=arguments.merchants,
+            api_processes=arguments.api_processes,
+            direct=not arguments.no_direct,
+            pgbench_clients=arguments.pgbench_clients,
+            pgbench_s=arguments.pgbench_s,
+            statement_count=arguments.statements,
+            baseline_run=Path(arguments.baseline_run) if arguments.baseline_run else None,
+            runs_root=Path(arguments.runs_dir),
+            out=Path(arguments.out) if arguments.out else None,
+        )
+        outcome = run_bench(settings)
+    except BenchError as error:
+        raise HarnessError(str(error)) from None
+    print(outcome.markdown)
+    print(f"bench: {outcome.run_dir / 'bench.json'}")
+    return 0
+
+
 class _ArgumentParser(argparse.ArgumentParser):
     """Usage errors exit 3 (harness error): argparse's own 2 would read as `unknown`."""
 
@@ -220,6 +264,43 @@ def parser() -> argparse.ArgumentParser:
     down = commands.add_parser("down", help="tear down the topology that `paychaos up` keeps")
     down.add_argument("--runs-dir", default=str(RUNS_ROOT), help="the `up` command's runs dir")
     down.set_defaults(handler=command_down)
+
+    bench = commands.add_parser(
+        "bench", help="offered-load ladder, pgbench and the capacity model; writes bench.json"
+    )
+    bench.add_argument("--seed", type=int, default=7, help="seed of the ladder's requests")
+    bench.add_argument(
+        "--rates",
+        type=_rates,
+        default=BenchSettings().rates,
+        help="offered charges/s per step, comma-separated (default %(default)s)",
+    )
+    bench.add_argument("--step-s", type=float, default=8.0, help="seconds per step")
+    bench.add_argument(
+        "--debit-share", type=float, default=0.1, help="refunds and payouts, each, per charge"
+    )
+    bench.add_argument("--merchants", type=int, default=8, help="merchants the load spreads over")
+    bench.add_argument(
+        "--api-processes", type=int, help="PAYCHAOS_API_PROCESSES of the API (default: its own)"
+    )
+    bench.add_argument(
+        "--no-direct", action="store_true", help="skip the ladder that bypasses the proxy"
+    )
+    bench.add_argument(
+        "--pgbench-clients", type=_counts, default=(16, 1), help="pgbench -c per run (16,1)"
+    )
+    bench.add_argument("--pgbench-s", type=float, default=8.0, help="seconds per pgbench run")
+    bench.add_argument(
+        "--statements", type=int, default=50, help="operations per kind for statement counts"
+    )
+    bench.add_argument(
+        "--baseline-run",
+        help="a campaign run directory whose history gives API calls per charge "
+        "(default: run the baseline campaign)",
+    )
+    bench.add_argument("--runs-dir", default=str(RUNS_ROOT), help="where the run directory goes")
+    bench.add_argument("--out", help="write bench.json and bench.md into this directory")
+    bench.set_defaults(handler=command_bench)
 
     proxy = commands.add_parser(
         "proxy", help="run the fault proxy (Toxiproxy API) in the foreground until Ctrl-C"

@@ -21,6 +21,7 @@ TEST_MODE_ENV = "PAYCHAOS_TEST_MODE"
 NETWORK_TTL_ENV = "PAYCHAOS_NETWORK_TTL_S"
 NETWORK_TIMEOUT_ENV = "PAYCHAOS_NETWORK_TIMEOUT_S"
 LOCK_TTL_ENV = "PAYCHAOS_IDEMPOTENCY_LOCK_TTL_S"
+API_PROCESSES_ENV = "PAYCHAOS_API_PROCESSES"
 
 # How long the network accepts a movement after it was prepared; recovery waits this long
 # before a look-up, which is then definitive.
@@ -31,6 +32,11 @@ NETWORK_TIMEOUT_S_DEFAULT = 1.5
 # Longer than a healthy request (a network timeout plus database work); fencing keeps a
 # takeover safe even when the request was only slow.
 LOCK_TTL_S_DEFAULT = 15.0
+# Processes serving the API on one port (SO_REUSEPORT). One by default: a failpoint armed over
+# the admin endpoint lives in one process's memory, so failpoints need a single process.
+API_PROCESSES_DEFAULT = 1
+# More processes than this on one machine only add context switches.
+API_PROCESSES_MAX = 32
 
 
 class ConfigError(ValueError):
@@ -57,6 +63,15 @@ def _seconds(name: str, default: float) -> float:
     return value
 
 
+def _count(name: str, default: int, maximum: int) -> int:
+    text = os.environ.get(name, "").strip()
+    if not text:
+        return default
+    if not text.isascii() or not text.isdigit() or not 1 <= int(text) <= maximum:
+        raise ConfigError(f"{name}={text!r} must be a whole number from 1 to {maximum}")
+    return int(text)
+
+
 def parse_address(text: str) -> tuple[str, int]:
     """Split `host:port`, with a clear error for anything else."""
     host, _, port = text.rpartition(":")
@@ -78,6 +93,8 @@ class ServiceConfig:
     network_ttl_s: float
     network_timeout_s: float
     lock_ttl_s: float
+    # Processes serving the API (the API reads it; the worker runs as one process).
+    api_processes: int = API_PROCESSES_DEFAULT
 
     @property
     def asynchronous_commit(self) -> bool:
@@ -100,6 +117,7 @@ def service_config() -> ServiceConfig:
         network_ttl_s=_seconds(NETWORK_TTL_ENV, NETWORK_TTL_S_DEFAULT),
         network_timeout_s=_seconds(NETWORK_TIMEOUT_ENV, NETWORK_TIMEOUT_S_DEFAULT),
         lock_ttl_s=_seconds(LOCK_TTL_ENV, LOCK_TTL_S_DEFAULT),
+        api_processes=_count(API_PROCESSES_ENV, API_PROCESSES_DEFAULT, API_PROCESSES_MAX),
     )
     if BALANCE_FROM_REPLICA in defects and config.replica_dsn is None:
         # Without a replica the defect would read the primary: a switch that does nothing.

@@ -6,16 +6,16 @@ import secrets
 import time
 
 from aiohttp import web
-from sqlalchemy.exc import SQLAlchemyError
 
 from system_under_test.api import movements, openapi, reads
 from system_under_test.api.authentication import authenticate
 from system_under_test.api.context import CONFIG, MERCHANT_CACHE, SERVICES
 from system_under_test.api.errors import api_error, invalid_request, respond
 from system_under_test.config import ServiceConfig
-from system_under_test.database import make_engine
+from system_under_test.database import close_pool, make_engine, make_pool
 from system_under_test.failpoints import FailpointError, Failpoints
 from system_under_test.network_client import CardNetworkClient
+from system_under_test.payments.connections import DATABASE_ERRORS
 from system_under_test.payments.execution import Services
 from system_under_test.payments.wire import error_answer
 
@@ -56,7 +56,7 @@ async def stripe_errors(request: web.Request, handler) -> web.StreamResponse:
             # No route, wrong method, a body too large: retrying the same request cannot help.
             return invalid_request(error.reason, status=error.status)
         raise
-    except (SQLAlchemyError, OSError, TimeoutError) as error:
+    except (*DATABASE_ERRORS, OSError, TimeoutError) as error:
         log.warning(
             "%s %s failed: %s: %s", request.method, request.path, type(error).__name__, error
         )
@@ -93,11 +93,13 @@ def make_app(config: ServiceConfig, failpoints: Failpoints) -> web.Application:
     async def lifetime(app: web.Application):
         primary = make_engine(config.primary_dsn, asynchronous_commit=config.asynchronous_commit)
         replica = make_engine(config.replica_dsn) if config.replica_dsn else None
+        money = await make_pool(config.primary_dsn, asynchronous_commit=config.asynchronous_commit)
         try:
             async with CardNetworkClient(
                 config.network_url, timeout_s=config.network_timeout_s
             ) as network:
                 app[SERVICES] = Services(
+                    money=money,
                     primary=primary,
                     replica=replica,
                     network=network,
@@ -108,6 +110,7 @@ def make_app(config: ServiceConfig, failpoints: Failpoints) -> web.Application:
                 )
                 yield
         finally:
+            await close_pool(money)
             await primary.dispose()
             if replica is not None:
                 await replica.dispose()

@@ -2,20 +2,32 @@
 the primary, its account and the clearing account locked in id order until the decision and
 its reservation commit. Two defect switches weaken exactly this read."""
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+import asyncpg
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from system_under_test.defects import BALANCE_FROM_REPLICA, NO_ROW_LOCK
 from system_under_test.payments import accounts as chart
 from system_under_test.payments import ledger
+from system_under_test.payments.connections import connected
 from system_under_test.payments.execution import Refusal
-from system_under_test.payments.movement import Flow, Row, insert_processing
+from system_under_test.payments.movement import (
+    POSTING_ID_SQL,
+    Flow,
+    Row,
+    SqlValue,
+    insert_processing_ctes,
+    with_ctes,
+)
+from system_under_test.payments.sql import Statement
 from system_under_test.payments.wire import invalid_request
-from system_under_test.schema import accounts
+
+# More CTEs of the reserve's statement, run once the object is `created` (a refund's charge).
+ExtraCtes = Callable[[Statement], list[tuple[str, str]]]
+REPLICA_BALANCE = "SELECT balance FROM accounts WHERE id = $1"
 
 
 @dataclass(frozen=True)
@@ -33,84 +45,113 @@ class Debit:
 
 
 async def reserve(
-    connection: AsyncConnection,
+    connection: asyncpg.Connection,
     flow: Flow,
     debit: Debit,
     *,
     object_id: str,
     values: Mapping[str, Any],
-) -> Row | Refusal:
+    extra: ExtraCtes | None = None,
+) -> tuple[Row, int] | Refusal:
     """Decide the debit on the available balance; if it is covered, insert the object
-    PROCESSING (with the balance it saw) and reserve the money, all in the caller's phase."""
-    _, clearing_kind = ledger.POSTINGS[debit.reserve_posting]
-    available = await available_for_debit(
-        connection,
-        merchant_id=debit.merchant_id,
-        currency=debit.currency,
-        clearing_kind=clearing_kind,
-        defects=debit.defects,
-        replica=debit.replica,
+    PROCESSING (with the balance it saw) and reserve the money, all in one statement of the
+    caller's phase. Returns the object and the id its resolution will post under.
+
+    The statement locks the merchant's account and the clearing account in id order, decides
+    on the balance it locked, and posts only when it is covered: the accounts are held for the
+    statement and the phase's commit, not for round trips.
+    """
+    available = await ledger.account_id(
+        connection, ledger.account_key(debit.merchant_id, chart.MERCHANT_AVAILABLE, debit.currency)
     )
-    if available < debit.amount:
-        return balance_insufficient(available, debit.amount)
-    # Posted first, so that the object is inserted with its balance transaction.
-    transaction_id = await ledger.transfer(
+    _, clearing_kind = ledger.POSTINGS[debit.reserve_posting]
+    clearing = await ledger.account_id(
+        connection, ledger.account_key(debit.merchant_id, clearing_kind, debit.currency)
+    )
+    deltas = await ledger.deltas(
         connection,
         debit.reserve_posting,
-        object_id=object_id,
         merchant_id=debit.merchant_id,
         currency=debit.currency,
         amount=debit.amount,
     )
-    row = await insert_processing(
-        connection,
-        flow,
-        {
-            **values,
-            "id": object_id,
-            "merchant_id": debit.merchant_id,
-            "amount": debit.amount,
-            "currency": debit.currency,
-            "balance_seen": available,
-            "balance_transaction_id": transaction_id,
-        },
-        actor="api",
+    override = None
+    if BALANCE_FROM_REPLICA in debit.defects:
+        override = await _replica_balance(debit, available)
+    statement = Statement()
+    text = _reserve_sql(
+        statement, flow, debit, object_id, values, [available, clearing], deltas, override, extra
     )
-    return row
+    row = dict(await connection.fetchrow(text, *statement.values))
+    decided_on = row.pop("decided_on")
+    posting_id = row.pop("posting_id")
+    assert decided_on is not None, (
+        f"merchant {debit.merchant_id} has no account in {debit.currency}"
+    )
+    if row["id"] is None:
+        return balance_insufficient(decided_on, debit.amount)
+    return row, posting_id
 
 
-async def available_for_debit(
-    connection: AsyncConnection,
-    *,
-    merchant_id: str,
-    currency: str,
-    clearing_kind: str,
-    defects: frozenset[str],
-    replica: AsyncEngine | None,
-) -> int:
-    """The available balance to decide a debit on, read inside the decision's transaction."""
-    available = await ledger.account_id(
-        connection, ledger.account_key(merchant_id, chart.MERCHANT_AVAILABLE, currency)
-    )
-    clearing = await ledger.account_id(
-        connection, ledger.account_key(merchant_id, clearing_kind, currency)
-    )
+def _reserve_sql(
+    statement: Statement,
+    flow: Flow,
+    debit: Debit,
+    object_id: str,
+    values: Mapping[str, Any],
+    account_ids: list[int],
+    deltas: dict[int, int],
+    override: int | None,
+    extra: ExtraCtes | None,
+) -> str:
+    available = account_ids[0]
     # The defect no-row-lock reads the rows without locking them, so two debits can both see
-    # the balance before either is taken from it.
-    balances = await ledger.lock_balances(
-        connection, [available, clearing], for_update=NO_ROW_LOCK not in defects
+    # the balance before either is taken from it (the posting locks them only to update).
+    locked = ledger.lock_sql(
+        statement, account_ids, gate=None, for_update=NO_ROW_LOCK not in debit.defects
     )
-    if BALANCE_FROM_REPLICA in defects:
-        assert replica is not None, "the configuration refuses this defect without a replica"
-        # The defect: the locks are taken, but the balance decided on is a display read on
-        # the replica, which may be behind the primary.
-        async with replica.connect() as replica_connection:
-            seen = await replica_connection.scalar(
-                select(accounts.c.balance).where(accounts.c.id == available)
-            )
-        # A replica that has not even replayed the account's creation shows nothing.
-        return seen or 0
-    return balances[available]
+    # The defect balance-from-replica decides on `override`, a display read on the replica.
+    seen = (
+        f"SELECT coalesce({statement.param(override, 'bigint')}, balance) AS balance"
+        f" FROM locked WHERE id = {statement.param(available)}"
+    )
+    covered = f"EXISTS (SELECT 1 FROM seen WHERE seen.balance >= {statement.param(debit.amount)})"
+    ctes = [("locked", locked), ("seen", seen)]
+    ctes += ledger.post_ctes(
+        statement,
+        kind=debit.reserve_posting,
+        object_id=object_id,
+        deltas=deltas,
+        condition=covered,
+        transaction_id=None,
+    )
+    inserted = {
+        **values,
+        "id": object_id,
+        "merchant_id": debit.merchant_id,
+        "amount": debit.amount,
+        "currency": debit.currency,
+        "balance_seen": SqlValue("seen.balance"),
+        "balance_transaction_id": SqlValue("posted.id"),
+    }
+    ctes += insert_processing_ctes(statement, flow, inserted, actor="api", source="seen, posted")
+    if extra is not None:
+        ctes += extra(statement)
+    return with_ctes(
+        ctes,
+        f"SELECT (SELECT balance FROM seen) AS decided_on, created.*, {POSTING_ID_SQL}"
+        " FROM (SELECT 1) AS one LEFT JOIN created ON true",
+    )
+
+
+async def _replica_balance(debit: Debit, account_id: int) -> int:
+    # The defect: the balance decided on is a display read on the replica, which may be
+    # behind the primary.
+    assert debit.replica is not None, "the configuration refuses this defect without a replica"
+    async with connected(debit.replica) as replica_connection:
+        seen = await replica_connection.fetchval(REPLICA_BALANCE, account_id)
+    # A replica that has not even replayed the account's creation shows nothing.
+    return seen or 0
 
 
 def balance_insufficient(available: int, wanted: int) -> Refusal:

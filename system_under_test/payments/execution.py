@@ -7,6 +7,7 @@ the object once it is final. Each defect switch that concerns this path is one s
 here, named after the defect.
 """
 
+import contextlib
 import datetime
 import logging
 import time
@@ -14,8 +15,8 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import TypeVar
 
-from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+import asyncpg
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from system_under_test.defects import (
     NETWORK_RETRY_ON_TIMEOUT,
@@ -26,6 +27,7 @@ from system_under_test.failpoints import Failpoints
 from system_under_test.ids import new_id
 from system_under_test.network_client import DEFINITIVE_OUTCOMES, NetworkAnswer, Outcome
 from system_under_test.payments import idempotency
+from system_under_test.payments.connections import DATABASE_ERRORS, Database, connected
 from system_under_test.payments.movement import (
     Flow,
     NetworkPort,
@@ -49,6 +51,9 @@ DEFECT_RESEND_COUNT_MAX = 3
 class Services:
     """What a request's phases use: both databases, the network, failpoints, settings."""
 
+    # The money paths' connections to the primary (an asyncpg pool in the API; an engine works
+    # too, through its raw connections).
+    money: Database
     primary: AsyncEngine
     # Display reads only; None when no replica is configured (reads go to the primary).
     replica: AsyncEngine | None
@@ -68,6 +73,8 @@ class Created:
 
     row: Row
     send_fields: Mapping[str, object]
+    # The ledger transaction id the resolve phase will post under, drawn with the object.
+    posting_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -77,9 +84,22 @@ class Refusal:
     answer: Answer
 
 
-# The kind-specific part of the create phase, run inside its transaction after the key moved
-# to the processing point: (connection, the new object's id, its deadline) -> created or refused.
-CreatePhase = Callable[[AsyncConnection, str, datetime.datetime], Awaitable[Created | Refusal]]
+# The kind-specific create phase: (connection, the new object's id, its deadline, the key's
+# advance to the processing point or None without a key) -> created or refused. It writes the
+# advance first (the key's row lock before any other) and raises idempotency.Superseded when
+# the advance matched nothing.
+CreateRun = Callable[
+    [asyncpg.Connection, str, datetime.datetime, idempotency.Advance | None],
+    Awaitable[Created | Refusal],
+]
+
+
+@dataclass(frozen=True)
+class CreatePhase:
+    run: CreateRun
+    # A create phase that is one statement is its own transaction and never refuses; any other
+    # runs in a transaction that execution opens (and that forgets the key on a refusal).
+    one_statement: bool
 
 
 @dataclass(frozen=True)
@@ -97,7 +117,7 @@ async def execute(services: Services, flow: Flow, request: MovementRequest) -> A
     claim: idempotency.Proceed | None = None
     if request.key is not None and NO_IDEMPOTENCY not in services.defects:
         decided = await idempotency.claim_key(
-            services.primary,
+            services.money,
             merchant_id=request.merchant_id,
             key=request.key,
             kind=flow.name,
@@ -176,7 +196,16 @@ async def _create_send_resolve(
     row = await _guarded(
         services,
         claim,
-        resolve(services.primary, flow, object_id, answer, actor="api", claim=claim),
+        resolve(
+            services.money,
+            flow,
+            object_id,
+            answer,
+            actor="api",
+            claim=claim,
+            processing_row=created.row,
+            transaction_id=created.posting_id,
+        ),
     )
     await services.failpoints.hit(f"{flow.name}.after_resolve_commit")
     status, body = flow.final_response(row)
@@ -196,20 +225,26 @@ async def _create(
 
     Returns the network's answer too when the skip-processing-state defect sent it already.
     """
-    async with services.primary.begin() as connection:
-        if claim is not None:
-            point = idempotency.processing_point(flow.name)
-            await idempotency.advance(connection, claim, point, object_id)
-        created = await request.create(connection, object_id, deadline)
-        if isinstance(created, Refusal):
-            if claim is not None:
-                await idempotency.forget(connection, claim)
-            return created
-        early = None
-        if SKIP_PROCESSING_STATE in services.defects:
-            # The defect: the network hears of the movement before PROCESSING is committed,
-            # so a crash or a failed commit here leaves money moved and no object to recover.
-            early = await _send(services, flow, created, deadline)
+    advance = None
+    if claim is not None:
+        advance = idempotency.advance_of(claim, idempotency.processing_point(flow.name))
+    skip_processing = SKIP_PROCESSING_STATE in services.defects
+    explicit = skip_processing or not request.create.one_statement
+    async with connected(services.money) as connection:
+        transaction = connection.transaction() if explicit else contextlib.nullcontext()
+        async with transaction:
+            created = await request.create.run(connection, object_id, deadline, advance)
+            if isinstance(created, Refusal):
+                assert explicit, f"{flow.name}: a one-statement create phase refused"
+                if claim is not None:
+                    await idempotency.forget(connection, claim)
+                return created
+            early = None
+            if skip_processing:
+                # The defect: the network hears of the movement before PROCESSING is
+                # committed, so a crash or a failed commit here leaves money moved and no
+                # object to recover.
+                early = await _send(services, flow, created, deadline)
     return created, early
 
 
@@ -240,14 +275,14 @@ async def _send(
 async def _resume(services: Services, flow: Flow, claim: idempotency.Proceed) -> Answer:
     """A retry found its object created: answer from it once final, never send again."""
     assert claim.object_id is not None, f"key {claim.key_id} past started without an object"
-    row = await read_object(services.primary, flow, claim.object_id)
+    row = await read_object(services.money, flow, claim.object_id)
     assert row is not None, f"key {claim.key_id} names {claim.object_id}, which does not exist"
     if MovementState(row["state"]) in FINAL_STATES:
         status, body = flow.final_response(row)
-        async with services.primary.begin() as connection:
+        async with connected(services.money) as connection:
             await idempotency.store_response(connection, claim, status, body)
         return Answer(status, body)
-    await idempotency.release(services.primary, claim)
+    await idempotency.release(services.money, claim)
     return _in_use(
         f"The {flow.name} {claim.object_id} of this Idempotency-Key is still being "
         "resolved. Retry later."
@@ -257,10 +292,12 @@ async def _resume(services: Services, flow: Flow, claim: idempotency.Proceed) ->
 async def _guarded(
     services: Services, claim: idempotency.Proceed | None, phase: Awaitable[Phased]
 ) -> Phased:
-    """Run a phase; on a database error unlock the key (its phase rolled back) and re-raise."""
+    """Run a phase; on a database error unlock the key and re-raise. The phase rolled back,
+    or, when the connection broke or timed out during its commit, may have committed: either
+    way the key's recovery point says where a retry resumes, so unlocking it is safe."""
     try:
         return await phase
-    except SQLAlchemyError:
+    except (*DATABASE_ERRORS, OSError, TimeoutError):
         await _release_quietly(services, claim)
         raise
 
@@ -270,6 +307,6 @@ async def _release_quietly(services: Services, claim: idempotency.Proceed | None
     if claim is None:
         return
     try:
-        await idempotency.release(services.primary, claim)
-    except (SQLAlchemyError, OSError, idempotency.Superseded) as error:
+        await idempotency.release(services.money, claim)
+    except (*DATABASE_ERRORS, OSError, TimeoutError, idempotency.Superseded) as error:
         log.warning("could not release idempotency key %s: %s", claim.key_id, error)

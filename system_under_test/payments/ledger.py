@@ -3,15 +3,18 @@ the caller's transaction (the one that changes the movement's state).
 
 Accounts are always locked in id order (a SELECT ... ORDER BY id FOR UPDATE), so concurrent
 postings cannot deadlock. The chart of accounts is in `accounts`.
+
+A posting is written as common table expressions of the phase's one statement (`post_ctes`),
+so that the accounts, the hottest rows of the system, are locked only for the time that
+statement takes to run and commit, not for round trips to the API.
 """
 
 from collections.abc import Mapping, Sequence
 
-from sqlalchemy import select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
+import asyncpg
 
 from system_under_test.payments import accounts as chart
-from system_under_test.schema import accounts, ledger_entries, ledger_transactions
+from system_under_test.payments.sql import Statement
 
 # Each posting of a movement: (debited account kind, credited account kind).
 POSTINGS: dict[str, tuple[str, str]] = {
@@ -29,91 +32,102 @@ AccountKey = tuple[str | None, str, str]  # (merchant id or None for the platfor
 # Account ids never change once seeded, so each process looks each one up once.
 _account_ids: dict[AccountKey, int] = {}
 
+ACCOUNT_ID = """
+SELECT id FROM accounts
+WHERE merchant_id IS NOT DISTINCT FROM $1 AND kind = $2 AND currency = $3
+"""
+NEXT_TRANSACTION_ID = "SELECT nextval(pg_get_serial_sequence('ledger_transactions', 'id'))"
+
 
 def account_key(merchant_id: str, kind: str, currency: str) -> AccountKey:
     """The key of a merchant's account of `kind`, or of the platform's account of `kind`."""
     return (merchant_id if kind in chart.MERCHANT_ACCOUNT_KINDS else None, kind, currency)
 
 
-async def account_id(connection: AsyncConnection, key: AccountKey) -> int:
+async def account_id(connection: asyncpg.Connection, key: AccountKey) -> int:
     """The id of the account `key`; LookupError when it was never seeded."""
     found = _account_ids.get(key)
     if found is not None:
         return found
-    merchant_id, kind, currency = key
-    merchant_match = (
-        accounts.c.merchant_id.is_(None)
-        if merchant_id is None
-        else accounts.c.merchant_id == merchant_id
-    )
-    found = await connection.scalar(
-        select(accounts.c.id).where(
-            merchant_match, accounts.c.kind == kind, accounts.c.currency == currency
-        )
-    )
+    found = await connection.fetchval(ACCOUNT_ID, *key)
     if found is None:
+        merchant_id, kind, currency = key
         raise LookupError(f"no ledger account {kind} in {currency} for {merchant_id or 'platform'}")
     _account_ids[key] = found
     return found
 
 
-async def lock_balances(
-    connection: AsyncConnection, account_ids: Sequence[int], *, for_update: bool = True
+async def deltas(
+    connection: asyncpg.Connection, posting: str, *, merchant_id: str, currency: str, amount: int
 ) -> dict[int, int]:
-    """Read the balances of `account_ids`, locked in id order unless `for_update` is off."""
-    statement = (
-        select(accounts.c.id, accounts.c.balance)
-        .where(accounts.c.id.in_(sorted(account_ids)))
-        .order_by(accounts.c.id)
-    )
-    if for_update:
-        statement = statement.with_for_update()
-    rows = (await connection.execute(statement)).all()
-    return {row.id: row.balance for row in rows}
-
-
-async def transfer(
-    connection: AsyncConnection,
-    posting: str,
-    *,
-    object_id: str,
-    merchant_id: str,
-    currency: str,
-    amount: int,
-) -> int:
-    """Post `amount` from the debited to the credited account of `posting`, for `object_id`;
-    returns the ledger transaction's id.
-
-    The database refuses a second posting of the same kind for the same object.
-    """
-    assert amount > 0, f"posting {posting} of {object_id}: amount {amount} is not positive"
+    """What `posting` of `amount` does to each account: account id -> signed amount."""
+    assert amount > 0, f"posting {posting}: amount {amount} is not positive"
     debited_kind, credited_kind = POSTINGS[posting]
     debited = await account_id(connection, account_key(merchant_id, debited_kind, currency))
     credited = await account_id(connection, account_key(merchant_id, credited_kind, currency))
-    return await _post(connection, posting, object_id, {debited: -amount, credited: amount})
+    return {debited: -amount, credited: amount}
 
 
-async def _post(
-    connection: AsyncConnection, kind: str, object_id: str, deltas: Mapping[int, int]
-) -> int:
+async def next_transaction_id(connection: asyncpg.Connection) -> int:
+    """A ledger transaction id drawn ahead of its posting (the posting's answer names it)."""
+    return await connection.fetchval(NEXT_TRANSACTION_ID)
+
+
+def lock_sql(
+    statement: Statement, account_ids: Sequence[int], *, gate: str | None, for_update: bool
+) -> str:
+    """SELECT id, balance of `account_ids`, locked in id order unless `for_update` is off,
+    evaluated only once the CTE `gate` has a row (so that it locks after what `gate` locks)."""
+    ids = statement.param(sorted(account_ids), "bigint[]")
+    condition = f" AND EXISTS (SELECT 1 FROM {gate})" if gate else ""
+    lock = " FOR UPDATE" if for_update else ""
+    return f"SELECT id, balance FROM accounts WHERE id = ANY({ids}){condition} ORDER BY id{lock}"
+
+
+def post_ctes(
+    statement: Statement,
+    *,
+    kind: str,
+    object_id: str,
+    deltas: Mapping[int, int],
+    condition: str,
+    transaction_id: int | None,
+) -> list[tuple[str, str]]:
+    """Common table expressions that post `deltas` as one ledger transaction of `kind` when
+    the SQL `condition` holds: `posted` (the transaction, RETURNING id), `entries`, `relocked`
+    (the accounts locked in id order; a no-op where the phase locked them already) and
+    `balanced` (the balances updated)."""
     assert sum(deltas.values()) == 0, f"{kind} of {object_id} does not balance: {deltas}"
-    await lock_balances(connection, list(deltas))
-    transaction_id = await connection.scalar(
-        ledger_transactions.insert()
-        .values(kind=kind, object_id=object_id)
-        .returning(ledger_transactions.c.id)
-    )
-    await connection.execute(
-        ledger_entries.insert(),
-        [
-            {"transaction_id": transaction_id, "account_id": account, "amount": delta}
-            for account, delta in deltas.items()
-        ],
-    )
-    for account, delta in sorted(deltas.items()):
-        await connection.execute(
-            update(accounts)
-            .where(accounts.c.id == account)
-            .values(balance=accounts.c.balance + delta)
-        )
-    return transaction_id
+    ordered = sorted(deltas.items())
+    accounts = statement.param([account for account, _ in ordered], "bigint[]")
+    amounts = statement.param([delta for _, delta in ordered], "bigint[]")
+    if transaction_id is None:
+        columns, chosen = "kind, object_id", ""
+    else:
+        columns = "id, kind, object_id"
+        chosen = f"{statement.param(transaction_id, 'bigint')}, "
+    return [
+        (
+            "posted",
+            f"INSERT INTO ledger_transactions ({columns})"
+            f" SELECT {chosen}{statement.param(kind, 'text')}, {statement.param(object_id, 'text')}"
+            f" WHERE {condition} RETURNING id",
+        ),
+        (
+            "entries",
+            "INSERT INTO ledger_entries (transaction_id, account_id, amount)"
+            " SELECT posted.id, d.account, d.amount"
+            f" FROM posted, unnest({accounts}, {amounts}) AS d(account, amount)",
+        ),
+        (
+            "relocked",
+            f"SELECT id FROM accounts WHERE id = ANY({accounts})"
+            " AND EXISTS (SELECT 1 FROM posted) ORDER BY id FOR UPDATE",
+        ),
+        (
+            "balanced",
+            "UPDATE accounts SET balance = accounts.balance + d.amount"
+            f" FROM relocked, unnest({accounts}, {amounts}) AS d(account, amount)"
+            " WHERE accounts.id = relocked.id AND d.account = relocked.id",
+        ),
+    ]

@@ -9,13 +9,14 @@ import signal
 import sys
 import time
 
-from sqlalchemy.exc import SQLAlchemyError
+import uvloop
 
 from system_under_test.admin import admin_address, serve_admin
 from system_under_test.config import ConfigError, ServiceConfig, service_config
 from system_under_test.database import make_engine
 from system_under_test.failpoints import FailpointError, Failpoints
 from system_under_test.network_client import CardNetworkClient
+from system_under_test.payments.connections import DATABASE_ERRORS
 from system_under_test.worker import READY_LINE
 from system_under_test.worker.reaper import reap_once
 from system_under_test.worker.recovery import recover_once
@@ -26,7 +27,7 @@ RECOVERY_INTERVAL_S = 0.5
 # Keys live 24 h; looking for expired ones every few seconds is plenty.
 REAP_INTERVAL_S = 5.0
 # What a pass may meet while a database or the network restarts; the next pass retries.
-TRANSIENT_ERRORS = (SQLAlchemyError, OSError, TimeoutError)
+TRANSIENT_ERRORS = (*DATABASE_ERRORS, OSError, TimeoutError)
 
 
 async def run(config: ServiceConfig, admin: tuple[str, int] | None = None) -> None:
@@ -76,7 +77,8 @@ def main() -> None:
         print(f"paychaos-worker: {error}", file=sys.stderr)
         sys.exit(3)
     try:
-        asyncio.run(run(config, admin))
+        # uvloop: the same asyncio code with less time per event.
+        uvloop.run(run(config, admin))
     except OSError as error:
         print(f"paychaos-worker: cannot listen: {error}", file=sys.stderr)
         sys.exit(3)

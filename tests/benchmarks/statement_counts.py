@@ -1,66 +1,44 @@
-"""Statements and commits on the primary per successful charge, refund and payout.
+"""Statements, durable commits and WAL on the primary per successful charge, refund and payout.
 
-    .venv/bin/python -m tests.benchmarks.statement_counts [--count N]
+    .venv/bin/python -m tests.benchmarks.statement_counts [--count N] [--detail]
 
-Starts a local topology, stops its worker (whose polling would be counted too), warms each
-path once, then runs N sequential operations of each kind and reads pg_stat_statements on the
-primary before and after. Prints a Markdown table beside the seed's model (~7 primary
-operations per charge).
+Starts a local topology, stops its worker (whose polling would be counted too), funds the
+merchant, then measures N sequential operations of each kind, each kind after one warm-up, with
+the same code `paychaos bench` uses (scenarios/bench/primary_costs.py): statements from
+pg_stat_statements, durable commits from the WAL itself (pg_waldump), WAL bytes from the WAL
+positions. Prints a Markdown table beside the seed's model (~7 primary operations per charge).
 """
 
 import argparse
+import asyncio
 import tempfile
 from pathlib import Path
 
+from scenarios.bench.capacity import SEED_OPERATIONS_PER_CHARGE
+from scenarios.bench.primary_costs import measure_operations
+from system_under_test.deploy import postgres
 from system_under_test.deploy.local import LocalTopology
 from tests.integration.sut import Sut
 
-# The seed's capacity model: key insert, charge insert, balance read FOR UPDATE, two state
-# updates, balance update, key response update.
-SEED_OPERATIONS_PER_CHARGE = 7
-# Every statement of this measurement itself mentions the view; those are left out.
-COUNTS_QUERY = """
-SELECT coalesce(sum(calls), 0)::bigint AS statements,
-       coalesce(sum(calls) FILTER (WHERE query ILIKE 'commit%'), 0)::bigint AS commits,
-       coalesce(sum(calls) FILTER (WHERE query ILIKE 'begin%'), 0)::bigint AS begins,
-       coalesce(sum(calls) FILTER (WHERE query ILIKE 'rollback%'), 0)::bigint AS rollbacks
-FROM pg_stat_statements WHERE query NOT ILIKE '%pg_stat_statements%'
-"""
-
-DETAIL_QUERY = """
-SELECT round(calls::numeric / $1, 2)::float AS per_operation,
-       left(regexp_replace(query, '\\s+', ' ', 'g'), 110) AS query
-FROM pg_stat_statements WHERE query NOT ILIKE '%pg_stat_statements%'
-ORDER BY calls DESC, query
-"""
+FUNDING_AMOUNT = 1_000_000
 
 
-def _funded_charges(sut: Sut, count: int, tag: str) -> list[dict]:
-    return [sut.charge(500, key=f"{tag}-funding-{number}") for number in range(count)]
-
-
-def _operations(sut: Sut, kind: str, count: int, tag: str, charges: list[dict]) -> None:
-    for number in range(count):
-        key = f"{tag}-{kind}-{number}"
-        if kind == "charge":
-            sut.charge(500, key=key)
-            continue
-        if kind == "refund":
-            form = {"charge": charges[number]["id"], "amount": "200"}
-        else:
-            form = {"amount": "100", "currency": "usd"}
-        answer = sut.post(kind, form, key=key)
-        assert answer.status == 200 and answer.body["status"] in ("succeeded", "paid"), answer
-
-
-def measure(sut: Sut, kind: str, count: int) -> dict[str, float]:
-    """Per-operation statement counts of `count` sequential operations of `kind`."""
-    # The charges that refunds refund are made before the counters are reset.
-    charges = _funded_charges(sut, count, f"measured-{kind}") if kind == "refund" else []
-    sut.sql("SELECT pg_stat_statements_reset()")
-    _operations(sut, kind, count, "measured", charges)
-    totals = sut.sql(COUNTS_QUERY)[0]
-    return {name: value / count for name, value in totals.items()}
+async def _measure(sut: Sut, run_dir: Path, count: int) -> dict[str, dict]:
+    endpoints = sut.endpoints
+    wal_dir = (run_dir / "pg" / "primary" / "pg_wal").resolve()
+    return {
+        kind: await measure_operations(
+            api_url=endpoints.api_url,
+            api_key=endpoints.merchants[0].api_key,
+            primary_dsn=endpoints.primary_dsn,
+            bindir=postgres.find_bindir(),
+            wal_dir=wal_dir,
+            kind=kind,
+            count=count,
+            tag=f"measured-{kind}",
+        )
+        for kind in ("charge", "refund", "payout")
+    }
 
 
 def main() -> None:
@@ -68,33 +46,27 @@ def main() -> None:
     parser.add_argument("--count", type=int, default=50, help="operations of each kind")
     parser.add_argument("--detail", action="store_true", help="list each statement's calls")
     arguments = parser.parse_args()
-    with (
-        tempfile.TemporaryDirectory(prefix="paychaos-statements-") as run_dir,
-        LocalTopology(Path(run_dir), merchant_count=1) as topology,
-    ):
-        topology.kill("worker")
-        sut = Sut(topology.endpoints())
-        sut.sql("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
-        sut.charge(100_000, key="warm-up-funding")
-        _operations(sut, "refund", 1, "warm-up", _funded_charges(sut, 1, "warm-up"))
-        _operations(sut, "payout", 1, "warm-up", [])
-        rows, details = {}, {}
-        for kind in ("charge", "refund", "payout"):
-            rows[kind] = measure(sut, kind, arguments.count)
-            details[kind] = sut.sql(DETAIL_QUERY, arguments.count)
-    print(f"Primary statements per successful operation ({arguments.count} of each, sequential):\n")
-    print("| operation | statements | commits | begins | rollbacks | seed's model |")
-    print("| --- | --- | --- | --- | --- | --- |")
+    with tempfile.TemporaryDirectory(prefix="paychaos-statements-") as directory:
+        run_dir = Path(directory)
+        with LocalTopology(run_dir, merchant_count=1) as topology:
+            topology.kill("worker")
+            sut = Sut(topology.endpoints())
+            sut.charge(FUNDING_AMOUNT, key="funding")
+            rows = asyncio.run(_measure(sut, run_dir, arguments.count))
+    print(f"Primary costs per successful operation ({arguments.count} of each, sequential):\n")
+    print("| operation | statements | durable commits | BEGIN | ROLLBACK | WAL bytes | seed |")
+    print("| --- | --- | --- | --- | --- | --- | --- |")
     for kind, counts in rows.items():
         seed = f"~{SEED_OPERATIONS_PER_CHARGE}" if kind == "charge" else ""
         print(
-            f"| {kind} | {counts['statements']:.1f} | {counts['commits']:.1f} | "
-            f"{counts['begins']:.1f} | {counts['rollbacks']:.1f} | {seed} |"
+            f"| {kind} | {counts['statements']:.1f} | {counts['durable_commits']:.1f} | "
+            f"{counts['begins']:.1f} | {counts['rollbacks']:.1f} | {counts['wal_bytes']:,.0f} "
+            f"| {seed} |"
         )
     if arguments.detail:
-        for kind, statements in details.items():
+        for kind, counts in rows.items():
             print(f"\n{kind}, per operation:\n")
-            for row in statements:
+            for row in counts["detail"]:
                 print(f"- {row['per_operation']:.1f} x {row['query']}")
 
 

@@ -19,8 +19,11 @@ from system_under_test.payments.idempotency.recovery_points import (
     processing_point,
 )
 from system_under_test.payments.idempotency.store import (
+    Advance,
     Superseded,
     advance,
+    advance_of,
+    advance_sql,
     claim_key,
     finish_for_object,
     forget,
@@ -33,6 +36,7 @@ __all__ = [
     "FINISHED",
     "RECOVERY_POINTS",
     "STARTED",
+    "Advance",
     "Claim",
     "Fingerprint",
     "InUse",
@@ -42,6 +46,8 @@ __all__ = [
     "StoredKey",
     "Superseded",
     "advance",
+    "advance_of",
+    "advance_sql",
     "claim_key",
     "decide_claim",
     "finish_for_object",

@@ -4,34 +4,28 @@ the network gives it back."""
 
 import datetime
 from collections.abc import Mapping
-from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+import asyncpg
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from system_under_test.network_client import MovementKind, NetworkAnswer
-from system_under_test.payments import ledger
+from system_under_test.payments import idempotency
 from system_under_test.payments.debits import Debit, reserve
 from system_under_test.payments.execution import Created, CreatePhase, Refusal
-from system_under_test.payments.movement import Flow, Row
+from system_under_test.payments.movement import Flow, Settlement
 from system_under_test.payments.payouts import wire
 from system_under_test.schema import payouts
 
 FAILURE_CODE = "could_not_process"
+# As for refunds: only the failure's reversal touches the merchant's balance.
+APPROVED = Settlement(posting="payout_succeeded")
+NOT_APPROVED = Settlement(
+    posting="payout_failed", transaction_column="failure_balance_transaction_id"
+)
 
 
-async def _settle_ledger(
-    connection: AsyncConnection, payout: Row, approved: bool
-) -> Mapping[str, Any]:
-    transaction_id = await ledger.transfer(
-        connection,
-        "payout_succeeded" if approved else "payout_failed",
-        object_id=payout["id"],
-        merchant_id=payout["merchant_id"],
-        currency=payout["currency"],
-        amount=payout["amount"],
-    )
-    # As for refunds: only the failure's reversal touches the merchant's balance.
-    return {} if approved else {"failure_balance_transaction_id": transaction_id}
+def _settlement(approved: bool) -> Settlement:
+    return APPROVED if approved else NOT_APPROVED
 
 
 def _failure_code(answer: NetworkAnswer) -> str:
@@ -43,7 +37,7 @@ FLOW = Flow(
     table=payouts,
     network_kind=MovementKind.PAYOUT,
     id_prefix="po",
-    settle_ledger=_settle_ledger,
+    settlement=_settlement,
     final_response=wire.final_response,
     failure_code=_failure_code,
 )
@@ -64,8 +58,13 @@ def create_phase(
     money, insert the payout PROCESSING."""
 
     async def create(
-        connection: AsyncConnection, object_id: str, deadline: datetime.datetime
+        connection: asyncpg.Connection,
+        object_id: str,
+        deadline: datetime.datetime,
+        advance: idempotency.Advance | None,
     ) -> Created | Refusal:
+        if advance is not None:
+            await idempotency.advance(connection, advance, object_id)
         debit = Debit(merchant_id, currency, amount, "payout_reserved", defects, replica)
         values = {
             "idempotency_key": key,
@@ -73,9 +72,10 @@ def create_phase(
             "description": description,
             "metadata": dict(metadata or {}),
         }
-        row = await reserve(connection, FLOW, debit, object_id=object_id, values=values)
-        if isinstance(row, Refusal):
-            return row
-        return Created(row, {"amount": amount, "currency": currency})
+        reserved = await reserve(connection, FLOW, debit, object_id=object_id, values=values)
+        if isinstance(reserved, Refusal):
+            return reserved
+        row, posting_id = reserved
+        return Created(row, {"amount": amount, "currency": currency}, posting_id)
 
-    return create
+    return CreatePhase(create, one_statement=False)

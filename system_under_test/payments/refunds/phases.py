@@ -4,46 +4,37 @@ refund that fails at the network gives both back."""
 
 import datetime
 from collections.abc import Mapping
-from typing import Any
 
-from sqlalchemy import select, update
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+import asyncpg
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from system_under_test.network_client import MovementKind, NetworkAnswer
-from system_under_test.payments import ledger
+from system_under_test.payments import idempotency
 from system_under_test.payments.debits import Debit, reserve
 from system_under_test.payments.execution import Created, CreatePhase, Refusal
-from system_under_test.payments.movement import Flow, Row
+from system_under_test.payments.movement import Flow, Row, Settlement
 from system_under_test.payments.refunds import wire
+from system_under_test.payments.sql import Statement
 from system_under_test.payments.states import MovementState
 from system_under_test.payments.wire import invalid_request
-from system_under_test.schema import charges, refunds
+from system_under_test.schema import refunds
 
 # Stripe's failure_reason when the card network gives none.
 FAILURE_CODE = "unknown"
+# A success moves money between platform accounts only; a failure gives the merchant's money
+# back (a balance transaction of theirs) and the amount back to the charge.
+APPROVED = Settlement(posting="refund_succeeded")
+NOT_APPROVED = Settlement(
+    posting="refund_failed",
+    transaction_column="failure_balance_transaction_id",
+    gives_back_charge=True,
+)
+# Locked first, before the accounts: every path that locks both keeps this order.
+LOCKED_CHARGE = "SELECT * FROM charges WHERE id = $1 AND merchant_id = $2 FOR UPDATE"
 
 
-async def _settle_ledger(
-    connection: AsyncConnection, refund: Row, approved: bool
-) -> Mapping[str, Any]:
-    if not approved:
-        # The charge row before the accounts: the order the create phase locks them in.
-        await connection.execute(
-            update(charges)
-            .where(charges.c.id == refund["charge_id"])
-            .values(amount_refunded=charges.c.amount_refunded - refund["amount"])
-        )
-    transaction_id = await ledger.transfer(
-        connection,
-        "refund_succeeded" if approved else "refund_failed",
-        object_id=refund["id"],
-        merchant_id=refund["merchant_id"],
-        currency=refund["currency"],
-        amount=refund["amount"],
-    )
-    # A success moves money between platform accounts only; a failure gives the merchant's
-    # money back, which is a balance transaction of theirs.
-    return {} if approved else {"failure_balance_transaction_id": transaction_id}
+def _settlement(approved: bool) -> Settlement:
+    return APPROVED if approved else NOT_APPROVED
 
 
 def _failure_code(answer: NetworkAnswer) -> str:
@@ -55,7 +46,7 @@ FLOW = Flow(
     table=refunds,
     network_kind=MovementKind.REFUND,
     id_prefix="re",
-    settle_ledger=_settle_ledger,
+    settlement=_settlement,
     final_response=wire.final_response,
     failure_code=_failure_code,
 )
@@ -100,23 +91,6 @@ def _decide(charge: Row | None, charge_id: str, amount: int | None) -> int | Ref
     return wanted
 
 
-async def _locked_charge(
-    connection: AsyncConnection, charge_id: str, merchant_id: str
-) -> Row | None:
-    # Locked first, before the accounts: every path that locks both keeps this order.
-    return (
-        (
-            await connection.execute(
-                select(charges)
-                .where(charges.c.id == charge_id, charges.c.merchant_id == merchant_id)
-                .with_for_update()
-            )
-        )
-        .mappings()
-        .first()
-    )
-
-
 def create_phase(
     *,
     merchant_id: str,
@@ -131,9 +105,14 @@ def create_phase(
     merchant's balance, reserve the money, insert the refund PROCESSING."""
 
     async def create(
-        connection: AsyncConnection, object_id: str, deadline: datetime.datetime
+        connection: asyncpg.Connection,
+        object_id: str,
+        deadline: datetime.datetime,
+        advance: idempotency.Advance | None,
     ) -> Created | Refusal:
-        charge = await _locked_charge(connection, charge_id, merchant_id)
+        if advance is not None:
+            await idempotency.advance(connection, advance, object_id)
+        charge = await connection.fetchrow(LOCKED_CHARGE, charge_id, merchant_id)
         wanted = _decide(charge, charge_id, amount)
         if isinstance(wanted, Refusal):
             return wanted
@@ -145,15 +124,26 @@ def create_phase(
             "deadline": deadline,
             "metadata": dict(metadata or {}),
         }
-        row = await reserve(connection, FLOW, debit, object_id=object_id, values=values)
-        if isinstance(row, Refusal):
-            return row
-        await connection.execute(
-            update(charges)
-            .where(charges.c.id == charge_id)
-            .values(amount_refunded=charges.c.amount_refunded + wanted)
-        )
-        fields = {"authorization_id": charge["network_record_id"], "amount": wanted}
-        return Created(row, fields | {"currency": debit.currency})
 
-    return create
+        def refunded(statement: Statement) -> list[tuple[str, str]]:
+            # The charge's remainder shrinks in the same statement as the reservation.
+            return [
+                (
+                    "refunded",
+                    "UPDATE charges SET amount_refunded ="
+                    f" charges.amount_refunded + {statement.param(wanted)}"
+                    f" WHERE id = {statement.param(charge_id)}"
+                    " AND EXISTS (SELECT 1 FROM created)",
+                )
+            ]
+
+        reserved = await reserve(
+            connection, FLOW, debit, object_id=object_id, values=values, extra=refunded
+        )
+        if isinstance(reserved, Refusal):
+            return reserved
+        row, posting_id = reserved
+        fields = {"authorization_id": charge["network_record_id"], "amount": wanted}
+        return Created(row, fields | {"currency": debit.currency}, posting_id)
+
+    return CreatePhase(create, one_statement=False)
