@@ -50,6 +50,7 @@ from invariants.run_files import (
     HISTORY_FILE,
     TOXICITY_DECISIONS_FILE,
     RunInputs,
+    load_partial_run,
     load_run,
 )
 from invariants.verdict import (
@@ -104,6 +105,7 @@ __all__ = [
     "load_faults",
     "load_final_state",
     "load_history",
+    "load_partial_run",
     "load_run",
     "op_payment",
     "ops_by_key",

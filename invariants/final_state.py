@@ -139,6 +139,8 @@ class LedgerEntry:
     object_id: str
     account_id: int
     amount: int
+    # The account's balance once this entry applied (None where the SUT did not record it).
+    balance_after: int | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -274,6 +276,7 @@ _ROW_KINDS: dict[str, _RowKind] = {
             object_id=str,
             account_id=int,
             amount=int,
+            balance_after=(int, NoneType),
         ),
         LedgerEntry,
     ),

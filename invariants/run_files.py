@@ -1,10 +1,16 @@
-"""The checker inputs of a run directory, loaded together (what ``paychaos analyze`` reads)."""
+"""The checker inputs of a run directory, loaded together (what ``paychaos analyze`` reads).
 
-from dataclasses import dataclass
+A run stopped by Ctrl-C or a crash leaves some of its files missing or half-written. Such a
+run is still analyzed: what is missing becomes a gap, each checker that needs a missing input
+says so (unknown), the others run, and a run with gaps is never ``valid``.
+"""
+
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from invariants.errors import RunFileError
 from invariants.faults import FaultWindow, load_faults
-from invariants.final_state import FinalState, load_final_state
+from invariants.final_state import ROW_LISTS, FinalState, load_final_state, parse_final_state
 from invariants.history import Op, load_history
 
 HISTORY_FILE = "history.jsonl"
@@ -16,11 +22,18 @@ TOXICITY_DECISIONS_FILE = "toxicity_decisions.json"
 
 @dataclass(frozen=True)
 class RunInputs:
-    """The history, fault windows and final state of one run."""
+    """The history, fault windows and final state of one run, and what of them is missing.
+
+    ``gaps`` says, one line each, which input is missing or unreadable (empty for a whole
+    run); ``history_readable`` is False when the history is, so that checkers reading it
+    are not run on an empty one.
+    """
 
     ops: list[Op]
     fault_windows: list[FaultWindow]
     final_state: FinalState
+    gaps: tuple[str, ...] = field(default=())
+    history_readable: bool = True
 
 
 def load_run(run_dir: Path) -> RunInputs:
@@ -34,4 +47,42 @@ def load_run(run_dir: Path) -> RunInputs:
         ops=load_history(run_dir / HISTORY_FILE),
         fault_windows=load_faults(run_dir / FAULTS_FILE),
         final_state=load_final_state(run_dir / FINAL_STATE_FILE),
+    )
+
+
+def load_partial_run(run_dir: Path) -> RunInputs:
+    """Load what ``run_dir`` has; each missing or unreadable input is a gap, not an error.
+
+    Raises :class:`FileNotFoundError` only when there is no history file at all: without it
+    there is no run to analyze.
+    """
+    history_path = run_dir / HISTORY_FILE
+    if not history_path.is_file():
+        raise FileNotFoundError(f"{history_path}: no history, so no run to analyze")
+    gaps: list[str] = []
+    ops: list[Op] = []
+    history_readable = True
+    try:
+        ops = load_history(history_path)
+    except (OSError, RunFileError) as error:
+        history_readable = False
+        gaps.append(f"history unreadable: {error}")
+    fault_windows: list[FaultWindow] = []
+    try:
+        fault_windows = load_faults(run_dir / FAULTS_FILE)
+    except (OSError, RunFileError) as error:
+        gaps.append(f"faults unreadable (a fault may have been active unseen): {error}")
+    try:
+        final_state = load_final_state(run_dir / FINAL_STATE_FILE)
+    except (OSError, RunFileError) as error:
+        reason = f"final state unreadable (the run ended before its final reads?): {error}"
+        gaps.append(reason)
+        final_state = _no_final_state(reason)
+    return RunInputs(ops, fault_windows, final_state, tuple(gaps), history_readable)
+
+
+def _no_final_state(reason: str) -> FinalState:
+    # Incomplete reads: every checker that needs them says unknown with this reason.
+    return parse_final_state(
+        {"complete": False, "errors": [reason], "read_time": 0, **{name: [] for name in ROW_LISTS}}
     )

@@ -4,7 +4,7 @@ import json
 from collections import Counter
 from collections.abc import Mapping, Sequence
 
-from invariants import Anomaly, FaultWindow, FinalState, InvariantResult, Op, combine
+from invariants import Anomaly, FaultWindow, FinalState, InvariantResult, Op, Verdict, combine
 from reports.stats import run_stats
 
 SCHEMA_VERSION = 1
@@ -28,10 +28,12 @@ def build_report(
     final_state: FinalState,
     provenance: Mapping[str, object],
     duration_s: float,
+    gaps: Sequence[str] = (),
 ) -> dict:
     """The ``report.json`` document: verdict, invariants, stats, faults, provenance.
 
     The run's verdict combines the results (invalid over unknown over valid; none is unknown).
+    ``gaps`` (inputs missing from an interrupted run) keep the verdict from being valid.
     ``provenance`` gets the seed added; a different seed in it raises :class:`ValueError`.
 
     >>> build_report(run_id="r1", scenario="baseline", seed=7, results=results,
@@ -46,12 +48,18 @@ def build_report(
         "run_id": run_id,
         "scenario": scenario,
         "seed": seed,
-        "verdict": str(combine(result.verdict for result in results)),
+        "verdict": str(combine(_verdicts(results, gaps))),
+        "gaps": list(gaps),
         "invariants": [invariant_entry(result) for result in results],
         "stats": run_stats(history_ops, final_state, duration_s),
         "faults": [fault_entry(window) for window in fault_windows],
         "provenance": {"seed": seed, **provenance},
     }
+
+
+def _verdicts(results: Sequence[InvariantResult], gaps: Sequence[str]) -> list[Verdict]:
+    # A run with gaps is checked as far as it can be, and is never valid.
+    return [result.verdict for result in results] + ([Verdict.UNKNOWN] if gaps else [])
 
 
 def invariant_entry(result: InvariantResult) -> dict:

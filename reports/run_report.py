@@ -24,6 +24,7 @@ def write_report(
     final_state: FinalState,
     provenance: Mapping[str, object],
     duration_s: float,
+    gaps: Sequence[str] = (),
 ) -> dict:
     """Write ``report.json`` and ``summary.md`` into ``run_dir`` (atomically) and return the
     report document. Both are rendered before either is written, so a rendering error
@@ -47,6 +48,7 @@ def write_report(
         final_state=final_state,
         provenance=provenance,
         duration_s=duration_s,
+        gaps=gaps,
     )
     report_text = render_report_json(report)
     summary_text = render_summary(report)

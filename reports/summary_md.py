@@ -23,6 +23,7 @@ def render_summary(report: Mapping) -> str:
     """
     sections = [
         _heading(report),
+        _gaps(report.get("gaps", [])),
         _invariants(report["invariants"]),
         _anomalies(report["invariants"]),
         _operations(report["stats"]),
@@ -39,6 +40,13 @@ def _heading(report: Mapping) -> str:
         f"Run `{report['run_id']}`: scenario `{report['scenario']}`, seed {report['seed']}, "
         f"{report['stats']['duration_s']:.1f} s, exit code {exit_code(verdict)}."
     )
+
+
+def _gaps(gaps: list[str]) -> str:
+    if not gaps:
+        return ""
+    lines = "\n".join(f"- {gap}" for gap in gaps)
+    return f"## Incomplete run: not valid whatever the checks say\n\n{lines}"
 
 
 def _invariants(invariants: list[Mapping]) -> str:

@@ -166,11 +166,21 @@ def check_and_report(
     provenance: dict,
     duration_s: float,
 ) -> tuple[str, dict]:
-    """Check the run's files as stored (not the in-memory copies) and write every report."""
-    inputs = invariants.load_run(run_dir)
-    results = invariants.check_all(inputs.ops, inputs.fault_windows, inputs.final_state, names)
+    """Check the run's files as stored (not the in-memory copies) and write every report.
+
+    A run with missing or unreadable files (interrupted, crashed) is checked as far as it
+    can be and is never valid; without a history file it raises FileNotFoundError."""
+    inputs = invariants.load_partial_run(run_dir)
+    results = invariants.check_all(
+        inputs.ops,
+        inputs.fault_windows,
+        inputs.final_state,
+        names,
+        history_readable=inputs.history_readable,
+    )
     report = reports.write_report(
         run_dir,
+        gaps=inputs.gaps,
         run_id=run_id,
         scenario=scenario_name,
         seed=seed,

@@ -18,6 +18,7 @@ import invariants
 import reports
 from faults.proxy import DEFAULT_HOST, DEFAULT_PORT, CannotListen, serve_until_stopped
 from faults.proxy.address import parse_port
+from scenarios import mutants
 from scenarios.bench import BenchError, BenchSettings, run_bench
 from scenarios.campaign import RUNS_ROOT, check_and_report, new_run_dir, point_latest, run_campaign
 from scenarios.scenario import ScenarioError, load_scenario
@@ -94,7 +95,7 @@ def command_analyze(arguments: argparse.Namespace) -> int:
     provenance = previous.get("provenance", {})
     duration_s = float(previous.get("stats", {}).get("duration_s", 0.0))
     try:
-        verdict, _ = check_and_report(
+        verdict, report = check_and_report(
             run_dir,
             run_id=run_dir.resolve().name,
             scenario_name=scenario["name"],
@@ -106,6 +107,8 @@ def command_analyze(arguments: argparse.Namespace) -> int:
     except (OSError, invariants.RunFileError) as error:
         raise HarnessError(f"cannot analyze {run_dir}: {error}") from None
     print(f"verdict: {verdict}")
+    for gap in report.get("gaps", []):
+        print(f"incomplete run: {gap}")
     print(f"report: {run_dir / 'report.json'}")
     return reports.exit_code(verdict)
 
@@ -187,6 +190,25 @@ def command_proxy(arguments: argparse.Namespace) -> int:
     except CannotListen as error:
         raise HarnessError(str(error)) from None
     return 0
+
+
+def command_mutants(arguments: argparse.Namespace) -> int:
+    """Run the defect matrix; exit 0 when every defect is caught and nothing else alarms."""
+    names = None
+    if arguments.only:
+        names = [name.strip() for name in arguments.only.split(",") if name.strip()]
+    try:
+        chosen = mutants.choose(names)
+        matrix_dir, rows = mutants.run_matrix(
+            chosen, Path(arguments.runs_dir), progress=lambda line: print(line, flush=True)
+        )
+    except mutants.MatrixError as error:
+        raise HarnessError(str(error)) from None
+    table = mutants.markdown(rows)
+    reports.write_atomic(matrix_dir / "mutants.md", table)
+    print(table)
+    print(f"matrix: {matrix_dir / mutants.MATRIX_FILE}")
+    return 0 if all(row.passed for row in rows) else 1
 
 
 def _rates(text: str) -> tuple[float, ...]:
@@ -301,6 +323,14 @@ def parser() -> argparse.ArgumentParser:
     bench.add_argument("--runs-dir", default=str(RUNS_ROOT), help="where the run directory goes")
     bench.add_argument("--out", help="write bench.json and bench.md into this directory")
     bench.set_defaults(handler=command_bench)
+
+    matrix = commands.add_parser(
+        "mutants",
+        help="the defect matrix: each defect caught on its scenario, the correct system valid",
+    )
+    matrix.add_argument("--only", help="comma-separated defects to run (default: all)")
+    matrix.add_argument("--runs-dir", default=str(RUNS_ROOT), help="where the matrix goes")
+    matrix.set_defaults(handler=command_mutants)
 
     proxy = commands.add_parser(
         "proxy", help="run the fault proxy (Toxiproxy API) in the foreground until Ctrl-C"

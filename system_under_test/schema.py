@@ -179,4 +179,7 @@ ledger_entries = Table(
     Column("account_id", BigInteger, ForeignKey("accounts.id"), nullable=False, index=True),
     # Signed: credits positive, debits negative; each transaction's entries sum to zero.
     Column("amount", BigInteger, nullable=False),
+    # The account's balance once this entry applied, written under the account's lock: the
+    # order the primary applied its entries in, which the checkers replay.
+    Column("balance_after", BigInteger, nullable=True),
 )

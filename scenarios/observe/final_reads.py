@@ -34,7 +34,7 @@ PRIMARY_QUERIES = {
     "ledger_accounts": "SELECT id, merchant_id AS merchant, kind, currency, balance "
     "FROM accounts ORDER BY id",
     "ledger_entries": "SELECT e.id, e.transaction_id, t.kind AS transaction_kind, t.object_id, "
-    "e.account_id, e.amount FROM ledger_entries e "
+    "e.account_id, e.amount, e.balance_after FROM ledger_entries e "
     "JOIN ledger_transactions t ON t.id = e.transaction_id ORDER BY e.id",
 }
 # What the network's records of each kind are called in final_state.json, and their fields.

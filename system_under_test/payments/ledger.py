@@ -94,9 +94,9 @@ def post_ctes(
     transaction_id: int | None,
 ) -> list[tuple[str, str]]:
     """Common table expressions that post `deltas` as one ledger transaction of `kind` when
-    the SQL `condition` holds: `posted` (the transaction, RETURNING id), `entries`, `relocked`
-    (the accounts locked in id order; a no-op where the phase locked them already) and
-    `balanced` (the balances updated)."""
+    the SQL `condition` holds: `posted` (the transaction, RETURNING id), `relocked` (the
+    accounts locked in id order; a no-op where the phase locked them already), `entries` (each
+    with its account's balance after it) and `balanced` (the balances updated)."""
     assert sum(deltas.values()) == 0, f"{kind} of {object_id} does not balance: {deltas}"
     ordered = sorted(deltas.items())
     accounts = statement.param([account for account, _ in ordered], "bigint[]")
@@ -114,15 +114,18 @@ def post_ctes(
             f" WHERE {condition} RETURNING id",
         ),
         (
-            "entries",
-            "INSERT INTO ledger_entries (transaction_id, account_id, amount)"
-            " SELECT posted.id, d.account, d.amount"
-            f" FROM posted, unnest({accounts}, {amounts}) AS d(account, amount)",
+            "relocked",
+            f"SELECT id, balance FROM accounts WHERE id = ANY({accounts})"
+            " AND EXISTS (SELECT 1 FROM posted) ORDER BY id FOR UPDATE",
         ),
         (
-            "relocked",
-            f"SELECT id FROM accounts WHERE id = ANY({accounts})"
-            " AND EXISTS (SELECT 1 FROM posted) ORDER BY id FOR UPDATE",
+            # The balance after each entry from the locked row (its newest version, held until
+            # commit): the order the primary applied the account's entries in.
+            "entries",
+            "INSERT INTO ledger_entries (transaction_id, account_id, amount, balance_after)"
+            " SELECT posted.id, d.account, d.amount, relocked.balance + d.amount"
+            f" FROM posted, unnest({accounts}, {amounts}) AS d(account, amount)"
+            " JOIN relocked ON relocked.id = d.account",
         ),
         (
             "balanced",

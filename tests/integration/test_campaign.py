@@ -33,6 +33,9 @@ def test_short_baseline_is_valid(baseline_run):
     assert {result["name"]: result["verdict"] for result in report["invariants"]} == {
         "no_double_charge": "valid",
         "no_lost_write": "valid",
+        "no_stale_balance_approval": "valid",
+        "ledger_conservation": "valid",
+        "network_reconciliation": "valid",
         "liveness": "valid",
     }
     assert "verdict: valid" in baseline_run.stdout

@@ -1,12 +1,16 @@
 """Each defect switch really changes what happens to the money (and the healthy system, under
 the same test, does not)."""
 
+import asyncio
 import contextlib
 from pathlib import Path
 
 import pytest
 import requests
 
+from invariants import Verdict, ledger_conservation, network_reconciliation, parse_final_state
+from invariants import no_stale_balance_approval as stale_balance
+from scenarios.observe.final_reads import read_final_state
 from system_under_test.config import LOCK_TTL_ENV
 from system_under_test.defects import (
     ACK_BEFORE_COMMIT,
@@ -165,6 +169,44 @@ def test_balance_from_replica_overdraws_on_a_stale_balance(start):
     assert sut.available() == -5000
     seen = sut.sql("SELECT balance_seen FROM payouts ORDER BY created_at")
     assert [row["balance_seen"] for row in seen] == [5000, 5000]
+    result = _check(sut, stale_balance.check)
+    assert {anomaly.kind for anomaly in result.anomalies} == {
+        "stale_balance_seen",
+        "uncovered_debit",
+    }
+    # The ledger itself stays whole and reconciled: the defect is in the decision alone.
+    assert _check(sut, ledger_conservation.check).verdict is Verdict.VALID
+    assert _check(sut, network_reconciliation.check).verdict is Verdict.VALID
+
+
+def test_the_correct_system_under_concurrent_payouts_is_valid_on_the_ledger_checkers(start):
+    _, sut = start()
+    sut.charge(10_000, key="fund")
+    answers = concurrently(
+        [
+            lambda key=f"race-{number}": sut.post(
+                "payout", {"amount": "3000", "currency": "usd"}, key=key
+            )
+            for number in range(12)
+        ]
+    )
+    paid = [answer for answer in answers if getattr(answer, "status", None) == 200]
+    assert len(paid) == 3
+    for checker in (stale_balance.check, ledger_conservation.check, network_reconciliation.check):
+        result = _check(sut, checker)
+        assert result.verdict is Verdict.VALID, result
+
+
+def _check(sut: Sut, checker):
+    """Run a checker on the final state read from the live topology, as a campaign does."""
+    document = asyncio.run(
+        read_final_state(
+            primary_dsn=sut.endpoints.primary_dsn,
+            network_url=sut.endpoints.network_url,
+            read_time_ns=0,
+        )
+    )
+    return checker([], [], parse_final_state(document))
 
 
 def _replica_available(sut: Sut) -> int | None:
@@ -195,6 +237,9 @@ def test_no_row_lock_overdraws_under_concurrent_payouts(start):
         paid = [answer for answer in answers if getattr(answer, "status", None) == 200]
         if sut.available() < 0:
             assert len(paid) > 3
+            result = _check(sut, stale_balance.check)
+            assert result.verdict is Verdict.INVALID
+            assert "uncovered_debit" in {anomaly.kind for anomaly in result.anomalies}
             return
         # No overlap this round: the balance must still add up.
         assert sut.available() == 10_000 - 3000 * len(paid)

@@ -39,6 +39,9 @@ def _assert_valid_with_every_fault_confirmed(run) -> dict:
     assert {entry["name"]: entry["verdict"] for entry in report["invariants"]} == {
         "no_double_charge": "valid",
         "no_lost_write": "valid",
+        "no_stale_balance_approval": "valid",
+        "ledger_conservation": "valid",
+        "network_reconciliation": "valid",
         "liveness": "valid",
     }
     assert [fault["name"] for fault in report["faults"]] == FAULT_NAMES

@@ -248,7 +248,7 @@ def test_tcp_keepalive_is_on_for_accepted_and_dialled_sockets(proxy: Proxy, echo
                 return None
             return accepted, dialled[0], client
 
-        wait_until(lambda: idle_timers() == (2, 2, 0), timeout_s=2.0)
+        wait_until(lambda: idle_timers() == (2, 2, 0), timeout_s=10.0)
 
 
 def test_a_stuck_connection_holds_a_bounded_amount(server: BackgroundProxyServer) -> None:

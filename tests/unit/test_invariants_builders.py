@@ -3,6 +3,7 @@
 from dataclasses import dataclass, field
 
 from invariants import FinalState, InvariantResult, parse_faults, parse_final_state, parse_history
+from system_under_test.payments.ledger import POSTINGS
 
 MERCHANT = "acct_1"
 AMOUNT = 1000
@@ -151,10 +152,12 @@ class Run:
         amount: int = REFUND_AMOUNT,
         merchant: str = MERCHANT,
         resolved_by: str | None = "api",
+        balance_seen: int | None = None,
     ) -> None:
-        """Add a refund row on the primary (and count it refunded on its charge)."""
+        """Add a refund row on the primary (and count it refunded on its charge); its
+        `balance_seen` is the primary's balance, from the derived ledger, unless given."""
         row = _movement_row(refund_id, key, state, amount, merchant, resolved_by)
-        self.refunds.append(row | {"charge_id": charge_id, "balance_seen": 10 * AMOUNT})
+        self.refunds.append(row | {"charge_id": charge_id, "balance_seen": balance_seen})
         for charge in self.charges:
             if charge["id"] == charge_id and state == "SUCCEEDED":
                 charge["amount_refunded"] += amount
@@ -168,10 +171,11 @@ class Run:
         amount: int = PAYOUT_AMOUNT,
         merchant: str = MERCHANT,
         resolved_by: str | None = "api",
+        balance_seen: int | None = None,
     ) -> None:
-        """Add a payout row on the primary."""
+        """Add a payout row on the primary (`balance_seen` as for refunds)."""
         row = _movement_row(payout_id, key, state, amount, merchant, resolved_by)
-        self.payouts.append(row | {"balance_seen": 10 * AMOUNT})
+        self.payouts.append(row | {"balance_seen": balance_seen})
 
     # --- final state: the network's records -------------------------------------------------
 
@@ -238,20 +242,26 @@ class Run:
         if stop_ns is not None:
             self._fault_event("stop", name, stop_ns, confirmed)
 
-    def final_state(self) -> FinalState:
-        return parse_final_state(
-            final_document(
-                complete=self.complete,
-                errors=self.errors,
-                read_time=len(self.events) * STEP_NS,
-                charges=self.charges,
-                refunds=self.refunds,
-                payouts=self.payouts,
-                network_authorizations=self.authorizations,
-                network_refunds=self.network_refunds,
-                network_payouts=self.network_payouts,
-            )
+    def document(self) -> dict:
+        """The final state document, with the ledger the SUT would have posted for the rows
+        (charges, then refunds, then payouts, in row order)."""
+        ledger = derive_ledger(self.charges, self.refunds, self.payouts)
+        return final_document(
+            complete=self.complete,
+            errors=self.errors,
+            read_time=len(self.events) * STEP_NS,
+            charges=self.charges,
+            refunds=[row | {"balance_seen": ledger.seen(row)} for row in self.refunds],
+            payouts=[row | {"balance_seen": ledger.seen(row)} for row in self.payouts],
+            ledger_accounts=ledger.account_rows(),
+            ledger_entries=ledger.entries,
+            network_authorizations=self.authorizations,
+            network_refunds=self.network_refunds,
+            network_payouts=self.network_payouts,
         )
+
+    def final_state(self) -> FinalState:
+        return parse_final_state(self.document())
 
     def check(self, checker) -> InvariantResult:
         ops = parse_history(self.events)
@@ -327,6 +337,79 @@ class Run:
                 "evidence": {"timeouts": 3} if event_type == "stop" else None,
             }
         )
+
+
+# The postings of each movement kind by its final state (the SUT's, payments/ledger.py).
+_POSTINGS = {
+    ("charge", "SUCCEEDED"): ["charge_succeeded"],
+    ("refund", "SUCCEEDED"): ["refund_reserved", "refund_succeeded"],
+    ("refund", "FAILED"): ["refund_reserved", "refund_failed"],
+    ("refund", "PROCESSING"): ["refund_reserved"],
+    ("payout", "SUCCEEDED"): ["payout_reserved", "payout_succeeded"],
+    ("payout", "FAILED"): ["payout_reserved", "payout_failed"],
+    ("payout", "PROCESSING"): ["payout_reserved"],
+}
+
+
+@dataclass
+class DerivedLedger:
+    """Accounts and entries as the SUT posts them, each entry with its balance after."""
+
+    accounts: dict[tuple, dict] = field(default_factory=dict)
+    entries: list[dict] = field(default_factory=list)
+    balances_seen: dict[str, int] = field(default_factory=dict)
+
+    def account(self, merchant: str | None, kind: str) -> dict:
+        key = (merchant if kind == "merchant_available" else None, kind)
+        if key not in self.accounts:
+            self.accounts[key] = {
+                "id": len(self.accounts) + 1,
+                "merchant": key[0],
+                "kind": kind,
+                "currency": "usd",
+                "balance": 0,
+            }
+        return self.accounts[key]
+
+    def post(self, posting: str, row: dict) -> None:
+        if posting.endswith("_reserved"):
+            self.balances_seen[row["id"]] = self.account(row["merchant"], "merchant_available")[
+                "balance"
+            ]
+        debited, credited = POSTINGS[posting]
+        transaction_id = len({entry["transaction_id"] for entry in self.entries}) + 1
+        for kind, amount in ((debited, -row["amount"]), (credited, row["amount"])):
+            account = self.account(row["merchant"], kind)
+            account["balance"] += amount
+            self.entries.append(
+                {
+                    "id": len(self.entries) + 1,
+                    "transaction_id": transaction_id,
+                    "transaction_kind": posting,
+                    "object_id": row["id"],
+                    "account_id": account["id"],
+                    "amount": amount,
+                    "balance_after": account["balance"],
+                }
+            )
+
+    def seen(self, row: dict) -> int | None:
+        """A debit's balance seen: as given, else the primary's when it was reserved."""
+        given = row["balance_seen"]
+        return self.balances_seen.get(row["id"]) if given is None else given
+
+    def account_rows(self) -> list[dict]:
+        return list(self.accounts.values())
+
+
+def derive_ledger(charges: list[dict], refunds: list[dict], payouts: list[dict]) -> DerivedLedger:
+    """The ledger the SUT would hold for these rows."""
+    ledger = DerivedLedger()
+    for kind, rows in (("charge", charges), ("refund", refunds), ("payout", payouts)):
+        for row in rows:
+            for posting in _POSTINGS.get((kind, row["state"]), []):
+                ledger.post(posting, row)
+    return ledger
 
 
 def _movement_row(

@@ -66,9 +66,9 @@ def final_document(**overrides):
         ],
         "ledger_entries": [
             {"id": 1, "transaction_id": 1, "transaction_kind": "charge", "object_id": "ch_1"}
-            | {"account_id": 1, "amount": -1000},
+            | {"account_id": 1, "amount": -1000, "balance_after": -1000},
             {"id": 2, "transaction_id": 1, "transaction_kind": "charge", "object_id": "ch_1"}
-            | {"account_id": 2, "amount": 1000},
+            | {"account_id": 2, "amount": 1000, "balance_after": 1000},
         ],
         "network_authorizations": [RECORD | {"id": "auth_1", "reference": "ch_1", "amount": 1000}],
         "network_refunds": [

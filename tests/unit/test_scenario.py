@@ -2,10 +2,11 @@ import textwrap
 
 import pytest
 
+import invariants
 from scenarios.cli import main
 from scenarios.scenario import RetryPolicy, ScenarioError, load_scenario
 
-KNOWN = frozenset({"no_double_charge", "no_lost_write", "liveness"})
+KNOWN = frozenset(invariants.CHECKERS)
 
 
 def _write(tmp_path, text):
