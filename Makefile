@@ -1,4 +1,4 @@
-# Each target bootstraps what it needs: Debian packages (PostgreSQL 15) and the .venv.
+# Each target bootstraps what it needs: Debian packages (PostgreSQL 15, Chromium) and the .venv.
 VENV := .venv
 PYTHON := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
@@ -36,6 +36,14 @@ system-packages:
 		sed -i 's/^#* *create_main_cluster.*/create_main_cluster = false/' \
 			/etc/postgresql-common/createcluster.conf && \
 		apt-get install -y -qq postgresql-15 >/dev/null; \
+	fi
+	@# Headless Chromium opens report.html in the report test, as a reader's browser would.
+	@if ! command -v chromium >/dev/null 2>&1; then \
+		if [ "$$(id -u)" != 0 ]; then \
+			echo "Chromium is missing: run 'sudo make system-packages'" >&2; exit 3; \
+		fi; \
+		export DEBIAN_FRONTEND=noninteractive; \
+		apt-get update -qq && apt-get install -y -qq chromium >/dev/null; \
 	fi
 
 clean:

@@ -77,10 +77,13 @@ def _double_movement(
         )
     if len(records) > 1:
         ids = ", ".join(evidence[f"{kind.record_name}_ids"])
+        extra = sum(record.amount for record in records[1:])
+        currency = records[0].currency
         yield Anomaly(
             f"multiple_approved_{kind.record_plural}",
             f"{kind.name} key {key!r} of {merchant} moved money {len(records)} times: approved "
-            f"{kind.record_plural.replace('_', ' ')} {ids}",
+            f"{kind.record_plural.replace('_', ' ')} {ids}. One request, one movement: the "
+            f"other {len(records) - 1} moved {extra} {currency} that nobody asked to move.",
             evidence,
         )
 

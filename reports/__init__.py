@@ -18,14 +18,16 @@ from reports.exit_codes import (
     EXIT_VALID,
     exit_code,
 )
+from reports.junit_xml import render_junit
 from reports.manifest import MANIFEST_FILE, build_manifest, write_manifest
+from reports.report_html import render_html
 from reports.report_json import (
     REPORT_ANOMALIES_MAX,
     SCHEMA_VERSION,
     build_report,
     render_report_json,
 )
-from reports.run_report import REPORT_FILE, SUMMARY_FILE, write_report
+from reports.run_report import HTML_FILE, JUNIT_FILE, REPORT_FILE, SUMMARY_FILE, write_report
 from reports.summary_md import render_summary
 
 __all__ = [
@@ -33,6 +35,8 @@ __all__ = [
     "EXIT_INVALID",
     "EXIT_UNKNOWN",
     "EXIT_VALID",
+    "HTML_FILE",
+    "JUNIT_FILE",
     "MANIFEST_FILE",
     "REPORT_ANOMALIES_MAX",
     "REPORT_FILE",
@@ -41,6 +45,8 @@ __all__ = [
     "build_manifest",
     "build_report",
     "exit_code",
+    "render_html",
+    "render_junit",
     "render_report_json",
     "render_summary",
     "write_atomic",

@@ -1,15 +1,20 @@
-"""Writing a run's report files: ``report.json`` and ``summary.md``."""
+"""Writing a run's report files: ``report.json``, ``summary.md``, ``report.html`` and
+``junit.xml``."""
 
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from invariants import FaultWindow, FinalState, InvariantResult, Op
 from reports.atomic import write_atomic
+from reports.junit_xml import render_junit
+from reports.report_html import render_html
 from reports.report_json import build_report, render_report_json
 from reports.summary_md import render_summary
 
 REPORT_FILE = "report.json"
 SUMMARY_FILE = "summary.md"
+HTML_FILE = "report.html"
+JUNIT_FILE = "junit.xml"
 
 
 def write_report(
@@ -26,9 +31,9 @@ def write_report(
     duration_s: float,
     gaps: Sequence[str] = (),
 ) -> dict:
-    """Write ``report.json`` and ``summary.md`` into ``run_dir`` (atomically) and return the
-    report document. Both are rendered before either is written, so a rendering error
-    leaves neither behind.
+    """Write ``report.json``, ``summary.md``, ``report.html`` and ``junit.xml`` into
+    ``run_dir`` (each atomically) and return the report document. All are rendered before
+    any is written, so a rendering error leaves none behind.
 
     >>> report = write_report(Path("reports/runs/r1"), run_id="r1", scenario="baseline",
     ...     seed=7, results=results, history_ops=ops, fault_windows=windows,
@@ -50,8 +55,12 @@ def write_report(
         duration_s=duration_s,
         gaps=gaps,
     )
-    report_text = render_report_json(report)
-    summary_text = render_summary(report)
-    write_atomic(run_dir / REPORT_FILE, report_text)
-    write_atomic(run_dir / SUMMARY_FILE, summary_text)
+    rendered = {
+        REPORT_FILE: render_report_json(report),
+        SUMMARY_FILE: render_summary(report),
+        HTML_FILE: render_html(report, history_ops),
+        JUNIT_FILE: render_junit(report),
+    }
+    for name, text in rendered.items():
+        write_atomic(run_dir / name, text)
     return report

@@ -1,6 +1,7 @@
 """The walking skeleton end to end: a short baseline is valid, and a known bug is caught."""
 
 import json
+import subprocess
 from collections import defaultdict
 from pathlib import Path
 
@@ -153,3 +154,37 @@ def test_one_seed_gives_the_same_schedule_and_toxicity_decisions(runs_dir):
     assert common, (len(rolls_one), len(rolls_two))
     assert {key: rolls_one[key] for key in common} == {key: rolls_two[key] for key in common}
     assert set(rolls_one.values()) == {True, False}
+
+
+# Chromium starts in a few seconds; a hang must not stall the suite.
+CHROMIUM_TIMEOUT_S = 90
+
+
+def _chromium(*arguments: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        ["chromium", "--headless", "--no-sandbox", "--disable-gpu", *arguments],
+        capture_output=True,
+        text=True,
+        timeout=CHROMIUM_TIMEOUT_S,
+        check=True,
+    )
+
+
+@pytest.mark.parametrize("run_name", ["baseline_run", "defect_run"])
+def test_report_html_opens_in_a_browser_with_its_verdict_and_every_invariant(
+    run_name, request, tmp_path
+):
+    run = request.getfixturevalue(run_name)
+    report = run.report()
+    page = (run.run_dir / "report.html").as_uri()
+    dom = _chromium("--dump-dom", page).stdout
+    assert f'data-verdict="{report["verdict"]}"' in dom
+    for entry in report["invariants"]:
+        assert f'data-name="{entry["name"]}"' in dom
+    assert "<svg" in dom
+    screenshot = tmp_path / "report.png"
+    _chromium(f"--screenshot={screenshot}", "--window-size=1200,2000", page)
+    assert screenshot.stat().st_size > 10_000
+    junit = (run.run_dir / "junit.xml").read_text()
+    assert junit.count("<testcase") == len(report["invariants"])
+    assert ("<failure" in junit) == (report["verdict"] == "invalid")

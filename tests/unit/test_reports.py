@@ -227,7 +227,14 @@ def test_manifest_hashes_every_file_but_itself(tmp_path):
     assert path == tmp_path / "manifest.json"
     assert manifest["provenance"] == PROVENANCE
     listed = {entry["path"]: entry for entry in manifest["files"]}
-    assert sorted(listed) == ["history.jsonl", "logs/api.log", "report.json", "summary.md"]
+    assert sorted(listed) == [
+        "history.jsonl",
+        "junit.xml",
+        "logs/api.log",
+        "report.html",
+        "report.json",
+        "summary.md",
+    ]
     for name, entry in listed.items():
         content = (tmp_path / name).read_bytes()
         assert entry["sha256"] == hashlib.sha256(content).hexdigest()
@@ -240,7 +247,9 @@ def test_writes_leave_no_temp_files(tmp_path):
 
     assert stray_files(tmp_path) == []
     assert sorted(path.name for path in tmp_path.iterdir()) == [
+        "junit.xml",
         "manifest.json",
+        "report.html",
         "report.json",
         "summary.md",
     ]

@@ -1,0 +1,101 @@
+"""report.html and junit.xml, rendered from hand-written runs: what a reader and a CI system
+see for valid, invalid, unknown and incomplete runs."""
+
+import json
+import xml.etree.ElementTree as ElementTree
+
+from invariants import check_all, parse_faults, parse_history
+from reports import render_html, render_junit
+from reports.report_json import build_report
+from tests.unit.test_invariants_builders import STEP_NS, Run, clean_run
+
+NAMES = ["no_double_charge", "no_lost_write", "ledger_conservation", "liveness"]
+
+
+def report_of(run: Run, *, gaps=(), defects=()) -> tuple[dict, list]:
+    ops = parse_history(run.events)
+    windows = parse_faults(run.fault_events)
+    state = run.final_state()
+    results = check_all(ops, windows, state, NAMES)
+    provenance = {"git_commit": "0123abc", "defects": list(defects), "scenario": "baseline"}
+    report = build_report(
+        run_id="r1",
+        scenario="baseline",
+        seed=7,
+        results=results,
+        history_ops=ops,
+        fault_windows=windows,
+        final_state=state,
+        provenance=provenance,
+        duration_s=2.0,
+        gaps=gaps,
+    )
+    return json.loads(json.dumps(report)), ops
+
+
+def double_charged() -> Run:
+    run = clean_run()
+    run.fault("network-timeout-1", STEP_NS, 3 * STEP_NS)
+    # A second approval for k1's charge: money moved twice.
+    run.authorization("ch_1")
+    return run
+
+
+def cases(text: str) -> dict[str, ElementTree.Element]:
+    suite = ElementTree.fromstring(text.encode())
+    return {case.get("name"): case for case in suite.iter("testcase")}
+
+
+def test_junit_has_one_case_per_invariant_and_a_failure_with_its_explanation():
+    report, _ = report_of(double_charged())
+    found = cases(render_junit(report))
+    assert list(found) == NAMES
+    failure = found["no_double_charge"].find("failure")
+    assert failure is not None and "moved money 2 times" in failure.text
+    assert found["no_lost_write"].find("failure") is None
+
+
+def test_junit_counts_unknown_as_an_error_never_a_pass():
+    run = clean_run()
+    run.complete = False
+    report, _ = report_of(run)
+    found = cases(render_junit(report))
+    assert found["liveness"].find("error") is not None
+    suite = ElementTree.fromstring(render_junit(report).encode())
+    assert int(suite.get("errors")) >= 1
+
+
+def test_junit_names_the_gaps_of_an_incomplete_run():
+    report, _ = report_of(clean_run(), gaps=["faults unreadable: missing"])
+    run_complete = cases(render_junit(report))["run_complete"]
+    assert "faults unreadable" in run_complete.find("error").text
+
+
+def test_html_has_the_verdict_a_row_per_invariant_and_the_timeline():
+    report, ops = report_of(double_charged(), defects=["no-idempotency"])
+    html = render_html(report, ops)
+    assert 'data-verdict="invalid"' in html
+    assert html.count('class="invariant"') == len(NAMES)
+    assert "<svg" in html and "network-timeout-1" in html
+    assert "PAYCHAOS_SUT_DEFECTS=no-idempotency" in html
+    assert "--seed 7" in html
+    # Self-contained: nothing is fetched, nothing runs.
+    for external in ('src="', "<link", "@import", "url(http", "<script"):
+        assert external not in html
+
+
+def test_html_escapes_what_the_evidence_quotes():
+    run = double_charged()
+    run.paid("<script>alert(1)</script>", "ch_9")
+    run.authorization("ch_9")
+    report, ops = report_of(run)
+    html = render_html(report, ops)
+    assert "<script>alert(1)" not in html
+    assert "&lt;script&gt;alert(1)" in html or "\\u003cscript\\u003e" in html
+
+
+def test_html_of_an_incomplete_run_says_it_is_not_valid():
+    report, ops = report_of(clean_run(), gaps=["final state unreadable: missing"])
+    html = render_html(report, ops)
+    assert 'data-verdict="unknown"' in html
+    assert "Incomplete run" in html
