@@ -95,18 +95,13 @@ def _account_balances(
     for account in accounts.values():
         posted = by_account.get(account.id, [])
         total = sum(entry.amount for entry in posted)
-        evidence = {
-            "account": asdict(account),
-            "entry_count": len(posted),
-            "entries": [asdict(entry) for entry in posted[:EVIDENCE_ENTRIES_MAX]],
-        }
         if total != account.balance:
             yield Anomaly(
                 "balance_differs_from_entries",
                 f"{_account_name(account)} holds {account.balance} {account.currency}, but its "
                 f"{len(posted)} entries sum to {total}: {account.balance - total:+d} "
                 f"{account.currency} is in the balance with no entry behind it.",
-                {**evidence, "entries_sum": total},
+                {**_account_evidence(account, posted), "entries_sum": total},
             )
         elif not _balances_chain(posted, account.balance):
             yield Anomaly(
@@ -114,8 +109,16 @@ def _account_balances(
                 f"the balances recorded after the entries of {_account_name(account)} do not "
                 f"form one history from 0 to {account.balance}: some entry was applied to a "
                 "balance that no other entry left behind.",
-                evidence,
+                _account_evidence(account, posted),
             )
+
+
+def _account_evidence(account: LedgerAccount, posted: Sequence[LedgerEntry]) -> dict:
+    return {
+        "account": asdict(account),
+        "entry_count": len(posted),
+        "entries": [asdict(entry) for entry in posted[:EVIDENCE_ENTRIES_MAX]],
+    }
 
 
 def _balances_chain(entries: Sequence[LedgerEntry], final_balance: int) -> bool:

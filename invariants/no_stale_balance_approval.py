@@ -89,6 +89,8 @@ def _judge(
         return
     assert entry.balance_after is not None
     primary = entry.balance_after - entry.amount
+    if debit.balance_seen == primary and primary >= debit.amount:
+        return
     evidence = {
         **join.movement_evidence(debit),
         "balance_seen": debit.balance_seen,

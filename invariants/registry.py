@@ -4,6 +4,7 @@ from collections import Counter
 from collections.abc import Sequence
 
 from invariants import (
+    idempotent_replay,
     ledger_conservation,
     liveness,
     network_reconciliation,
@@ -20,6 +21,7 @@ CHECKERS: dict[str, Checker] = {
     no_double_charge.NAME: no_double_charge.check,
     no_lost_write.NAME: no_lost_write.check,
     no_stale_balance_approval.NAME: no_stale_balance_approval.check,
+    idempotent_replay.NAME: idempotent_replay.check,
     ledger_conservation.NAME: ledger_conservation.check,
     network_reconciliation.NAME: network_reconciliation.check,
     liveness.NAME: liveness.check,

@@ -1,51 +1,49 @@
-"""The run's timeline as inline SVG: throughput, latency percentiles and error/info rates per
-second, with each fault's window shaded across them (matplotlib, rendered without a display).
+"""The run's timeline as inline SVG: ops per second by outcome and latency percentiles, with
+each fault's window shaded across them (matplotlib, rendered without a display), drawn from
+report.json alone.
 
 matplotlib is imported here only, when a report is drawn: the checkers never pay for it.
 """
 
 import io
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 
-from invariants import Op
+from reports.timeline import OUTCOMES, PERCENTILES
 
-NS_PER_S = 1_000_000_000
-# Wide enough for a laptop screen, small enough to embed many in one file.
+# Wide enough for a laptop screen, small enough to embed in one file.
 FIGURE_INCHES = (10.0, 6.0)
-# Latency percentiles drawn per second, of the ops that completed ok.
-PERCENTILES = (50, 95, 99)
+OUTCOME_COLOURS = {"ok": "#2e7d32", "info": "#f9a825", "fail": "#c62828"}
 # One colour per fault window, repeated if there are more.
-_SVG_METADATA = ("Creator", "Date", "Format", "Type")
 FAULT_COLOURS = ("#e4572e", "#17bebb", "#ffc914", "#76b041", "#a05195", "#2e86ab")
+_SVG_METADATA = ("Creator", "Date", "Format", "Type")
 
 
-def timeline_svg(ops: Sequence[Op], faults: Sequence[Mapping], duration_s: float) -> str:
-    """An SVG document (as text) of the run's ops per second and their latency, faults shaded.
-
-    Empty string when there are no ops to draw.
-    """
-    if not ops:
+def timeline_svg(report: Mapping) -> str:
+    """An SVG element (as text) of the report's timeline; empty when the run has no ops."""
+    timeline = report["timeline"]
+    if not any(sum(timeline[outcome]) for outcome in OUTCOMES):
         return ""
     import matplotlib
 
     matplotlib.use("Agg")
     from matplotlib import pyplot
 
-    seconds = max(1, int(duration_s) + 1)
-    buckets = _per_second(ops, seconds)
     pyplot.rcParams["svg.fonttype"] = "none"  # text stays text: smaller, and searchable
     figure, (rates, latency) = pyplot.subplots(2, 1, sharex=True, figsize=FIGURE_INCHES)
     try:
-        xs = list(range(seconds))
-        for outcome, colour in (("ok", "#2e7d32"), ("info", "#f9a825"), ("fail", "#c62828")):
-            rates.plot(xs, buckets[outcome], label=f"{outcome} ops/s", color=colour, lw=1.4)
+        seconds = timeline["second"]
+        for outcome in OUTCOMES:
+            colour = OUTCOME_COLOURS[outcome]
+            rates.plot(seconds, timeline[outcome], label=f"{outcome} ops/s", color=colour, lw=1.4)
         rates.set_ylabel("ops completed per second")
         for percentile in PERCENTILES:
-            latency.plot(xs, buckets[f"p{percentile}"], label=f"p{percentile}", lw=1.2)
+            values = [nan_for_none(value) for value in timeline[f"p{percentile}_ms"]]
+            latency.plot(seconds, values, label=f"p{percentile}", lw=1.2)
         latency.set_ylabel("latency of ok ops (ms)")
         latency.set_xlabel("seconds since the run started")
+        duration_s = report["stats"]["duration_s"]
         for axes in (rates, latency):
-            _shade_faults(axes, faults, duration_s)
+            _shade_faults(axes, report["faults"], duration_s)
             axes.grid(alpha=0.3)
             axes.legend(loc="upper right", fontsize="small")
         figure.tight_layout()
@@ -59,31 +57,12 @@ def timeline_svg(ops: Sequence[Op], faults: Sequence[Mapping], duration_s: float
     return text[text.index("<svg") :]
 
 
-def _per_second(ops: Sequence[Op], seconds: int) -> dict[str, list[float]]:
-    counts = {outcome: [0.0] * seconds for outcome in ("ok", "info", "fail")}
-    latencies: list[list[float]] = [[] for _ in range(seconds)]
-    for op in ops:
-        end = op.completion_time if op.completion_time is not None else op.invoke_time
-        second = min(seconds - 1, max(0, end // NS_PER_S))
-        counts[op.type][second] += 1
-        if op.type == "ok" and op.completion_time is not None:
-            latencies[second].append((op.completion_time - op.invoke_time) / 1e6)
-    buckets: dict[str, list[float]] = dict(counts)
-    for percentile in PERCENTILES:
-        buckets[f"p{percentile}"] = [_percentile(values, percentile) for values in latencies]
-    return buckets
+def nan_for_none(value: float | None) -> float:
+    """A gap in the line where a second had no ok op."""
+    return float("nan") if value is None else value
 
 
-def _percentile(values: list[float], percentile: int) -> float:
-    """Nearest-rank percentile; NaN (a gap in the line) for a second without ok ops."""
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    rank = max(0, -(-percentile * len(ordered) // 100) - 1)
-    return ordered[rank]
-
-
-def _shade_faults(axes, faults: Sequence[Mapping], duration_s: float) -> None:
+def _shade_faults(axes, faults, duration_s: float) -> None:
     for position, fault in enumerate(faults):
         start = fault["start_s"]
         stop = fault["stop_s"] if fault["stop_s"] is not None else duration_s

@@ -6,11 +6,10 @@ Jinja2 renders it, escaping every value: evidence quotes request data verbatim.
 """
 
 import shlex
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 
 import jinja2
 
-from invariants import Op
 from reports.charts import timeline_svg
 from reports.exit_codes import exit_code
 
@@ -22,6 +21,8 @@ GUARANTEES = {
     "movement the network approved has its record.",
     "no_stale_balance_approval": "Every refund and payout was decided on the primary's "
     "balance at the moment it was applied, and that balance covered it.",
+    "idempotent_replay": "A retried key gets its one stored answer back; other parameters "
+    "under the key are refused; a key runs once.",
     "ledger_conservation": "Every ledger transaction sums to zero; every balance equals its "
     "entries.",
     "network_reconciliation": "Every account equals the money the card network says moved.",
@@ -41,8 +42,8 @@ _ENVIRONMENT = jinja2.Environment(
 )
 
 
-def render_html(report: Mapping, ops: Sequence[Op]) -> str:
-    """The report.html document of a report.json document and its history's ops."""
+def render_html(report: Mapping) -> str:
+    """The report.html document of a report.json document."""
     template = _ENVIRONMENT.get_template("report.html.j2")
     return template.render(
         report=report,
@@ -50,7 +51,7 @@ def render_html(report: Mapping, ops: Sequence[Op]) -> str:
         verdict_sentence=_SENTENCES[report["verdict"]],
         guarantees=GUARANTEES,
         reproduce=reproduce_command(report),
-        timeline_svg=timeline_svg(ops, report["faults"], report["stats"]["duration_s"]),
+        timeline_svg=timeline_svg(report),
         anomalies_max=HTML_ANOMALIES_MAX,
     )
 

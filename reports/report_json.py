@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 
 from invariants import Anomaly, FaultWindow, FinalState, InvariantResult, Op, Verdict, combine
 from reports.stats import run_stats
+from reports.timeline import run_timeline
 
 SCHEMA_VERSION = 1
 
@@ -53,6 +54,7 @@ def build_report(
         "invariants": [invariant_entry(result) for result in results],
         "stats": run_stats(history_ops, final_state, duration_s),
         "faults": [fault_entry(window) for window in fault_windows],
+        "timeline": run_timeline(history_ops, duration_s),
         "provenance": {"seed": seed, **provenance},
     }
 

@@ -58,7 +58,7 @@ def write_report(
     rendered = {
         REPORT_FILE: render_report_json(report),
         SUMMARY_FILE: render_summary(report),
-        HTML_FILE: render_html(report, history_ops),
+        HTML_FILE: render_html(report),
         JUNIT_FILE: render_junit(report),
     }
     for name, text in rendered.items():

@@ -35,6 +35,7 @@ def test_short_baseline_is_valid(baseline_run):
         "no_double_charge": "valid",
         "no_lost_write": "valid",
         "no_stale_balance_approval": "valid",
+        "idempotent_replay": "valid",
         "ledger_conservation": "valid",
         "network_reconciliation": "valid",
         "liveness": "valid",

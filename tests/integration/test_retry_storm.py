@@ -10,6 +10,17 @@ from tests.integration.conftest import HERE, assert_nothing_left, paychaos
 
 pytestmark = pytest.mark.integration
 
+# Checked on every run here; a careless client's keys are never retried, so it has no
+# replay for idempotent_replay, which the storm's scenario checks as well.
+MONEY_INVARIANTS = (
+    "no_double_charge",
+    "no_lost_write",
+    "no_stale_balance_approval",
+    "ledger_conservation",
+    "network_reconciliation",
+    "liveness",
+)
+
 SHORT_STORM = HERE / "short" / "retry-storm.yaml"
 SHORT_CARELESS = HERE / "short_careless_client.yaml"
 # Both short scenarios: four attempts of each planned write at once, and one latency fault.
@@ -36,14 +47,9 @@ def _history(run_dir: Path) -> list[dict]:
 def _assert_valid_with_every_fault_confirmed(run) -> dict:
     assert run.exit_code == 0, run.stdout + run.stderr
     report = run.report()
-    assert {entry["name"]: entry["verdict"] for entry in report["invariants"]} == {
-        "no_double_charge": "valid",
-        "no_lost_write": "valid",
-        "no_stale_balance_approval": "valid",
-        "ledger_conservation": "valid",
-        "network_reconciliation": "valid",
-        "liveness": "valid",
-    }
+    verdicts = {entry["name"]: entry["verdict"] for entry in report["invariants"]}
+    assert set(verdicts.values()) == {"valid"}, verdicts
+    assert set(verdicts) >= set(MONEY_INVARIANTS)
     assert [fault["name"] for fault in report["faults"]] == FAULT_NAMES
     assert all(fault["confirmed"] is True for fault in report["faults"]), report["faults"]
     assert all(fault["stop_s"] is not None for fault in report["faults"])

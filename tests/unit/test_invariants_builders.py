@@ -64,11 +64,15 @@ class Run:
         amount: int = AMOUNT,
         error: str | None = None,
         merchant: str = MERCHANT,
+        replayed: bool | None = None,
     ) -> int:
         """Append a charge op (invoke, then its completion unless ``outcome`` is "open");
-        return the invoke's index."""
+        return the invoke's index. An ok is a replay when its key was answered ok before,
+        unless ``replayed`` says otherwise."""
         invoke = {"amount": amount, "currency": "usd", "card": "4242424242424242"}
         ok = {"charge_id": charge_id, "status": "succeeded", "amount": amount}
+        if replayed is not None:
+            ok["replayed"] = replayed
         fail = {"charge_id": charge_id, "status": "failed" if charge_id else None}
         return self._write_op("charge", key, merchant, outcome, invoke, ok, fail, error)
 
@@ -290,7 +294,11 @@ class Run:
         invoke_value = {"merchant": merchant, **invoke, "attempt": attempt}
         invoke_index = self._event(process, f, "invoke", key, invoke_value, None)
         if outcome == "ok":
-            self._event(process, f, "ok", key, ok | {"replayed": False}, None)
+            # A correct system replays a key it answered ok before.
+            answered = any(
+                (event["f"], event["key"], event["type"]) == (f, key, "ok") for event in self.events
+            )
+            self._event(process, f, "ok", key, {"replayed": answered} | ok, None)
         elif outcome == "fail":
             self._event(process, f, "fail", key, fail | {"http_status": 402}, error)
         elif outcome == "info":

@@ -12,7 +12,7 @@ from tests.unit.test_invariants_builders import STEP_NS, Run, clean_run
 NAMES = ["no_double_charge", "no_lost_write", "ledger_conservation", "liveness"]
 
 
-def report_of(run: Run, *, gaps=(), defects=()) -> tuple[dict, list]:
+def report_of(run: Run, *, gaps=(), defects=()) -> dict:
     ops = parse_history(run.events)
     windows = parse_faults(run.fault_events)
     state = run.final_state()
@@ -30,7 +30,7 @@ def report_of(run: Run, *, gaps=(), defects=()) -> tuple[dict, list]:
         duration_s=2.0,
         gaps=gaps,
     )
-    return json.loads(json.dumps(report)), ops
+    return json.loads(json.dumps(report))
 
 
 def double_charged() -> Run:
@@ -47,7 +47,7 @@ def cases(text: str) -> dict[str, ElementTree.Element]:
 
 
 def test_junit_has_one_case_per_invariant_and_a_failure_with_its_explanation():
-    report, _ = report_of(double_charged())
+    report = report_of(double_charged())
     found = cases(render_junit(report))
     assert list(found) == NAMES
     failure = found["no_double_charge"].find("failure")
@@ -58,7 +58,7 @@ def test_junit_has_one_case_per_invariant_and_a_failure_with_its_explanation():
 def test_junit_counts_unknown_as_an_error_never_a_pass():
     run = clean_run()
     run.complete = False
-    report, _ = report_of(run)
+    report = report_of(run)
     found = cases(render_junit(report))
     assert found["liveness"].find("error") is not None
     suite = ElementTree.fromstring(render_junit(report).encode())
@@ -66,14 +66,14 @@ def test_junit_counts_unknown_as_an_error_never_a_pass():
 
 
 def test_junit_names_the_gaps_of_an_incomplete_run():
-    report, _ = report_of(clean_run(), gaps=["faults unreadable: missing"])
+    report = report_of(clean_run(), gaps=["faults unreadable: missing"])
     run_complete = cases(render_junit(report))["run_complete"]
     assert "faults unreadable" in run_complete.find("error").text
 
 
 def test_html_has_the_verdict_a_row_per_invariant_and_the_timeline():
-    report, ops = report_of(double_charged(), defects=["no-idempotency"])
-    html = render_html(report, ops)
+    report = report_of(double_charged(), defects=["no-idempotency"])
+    html = render_html(report)
     assert 'data-verdict="invalid"' in html
     assert html.count('class="invariant"') == len(NAMES)
     assert "<svg" in html and "network-timeout-1" in html
@@ -88,14 +88,14 @@ def test_html_escapes_what_the_evidence_quotes():
     run = double_charged()
     run.paid("<script>alert(1)</script>", "ch_9")
     run.authorization("ch_9")
-    report, ops = report_of(run)
-    html = render_html(report, ops)
+    report = report_of(run)
+    html = render_html(report)
     assert "<script>alert(1)" not in html
     assert "&lt;script&gt;alert(1)" in html or "\\u003cscript\\u003e" in html
 
 
 def test_html_of_an_incomplete_run_says_it_is_not_valid():
-    report, ops = report_of(clean_run(), gaps=["final state unreadable: missing"])
-    html = render_html(report, ops)
+    report = report_of(clean_run(), gaps=["final state unreadable: missing"])
+    html = render_html(report)
     assert 'data-verdict="unknown"' in html
     assert "Incomplete run" in html
