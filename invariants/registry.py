@@ -3,7 +3,7 @@
 from collections import Counter
 from collections.abc import Sequence
 
-from invariants import (
+from invariants.checkers import (
     idempotent_replay,
     ledger_conservation,
     liveness,

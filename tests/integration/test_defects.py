@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 import requests
 
-from invariants import Verdict, ledger_conservation, network_reconciliation, parse_final_state
-from invariants import no_stale_balance_approval as stale_balance
+from invariants import Verdict, parse_final_state
+from invariants.checkers import ledger_conservation, network_reconciliation
+from invariants.checkers import no_stale_balance_approval as stale_balance
 from scenarios.observe.final_reads import read_final_state
 from system_under_test.config import LOCK_TTL_ENV
 from system_under_test.defects import (

@@ -2,7 +2,7 @@
 are refused, a key runs once; a run without a retried key says it has nothing to check."""
 
 from invariants import Verdict
-from invariants import idempotent_replay as replay
+from invariants.checkers import idempotent_replay as replay
 from tests.unit.test_invariants_builders import AMOUNT, clean_run, kinds
 
 

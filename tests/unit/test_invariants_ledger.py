@@ -4,9 +4,9 @@ network_reconciliation, each anomaly class and the cases that must stay unknown.
 import pytest
 
 from invariants import Verdict, chart, parse_faults, parse_final_state, parse_history
-from invariants import ledger_conservation as conservation
-from invariants import network_reconciliation as reconciliation
-from invariants import no_stale_balance_approval as stale
+from invariants.checkers import ledger_conservation as conservation
+from invariants.checkers import network_reconciliation as reconciliation
+from invariants.checkers import no_stale_balance_approval as stale
 from system_under_test.payments import accounts as sut_chart
 from system_under_test.payments import ledger as sut_ledger
 from tests.unit.test_invariants_builders import AMOUNT, Run, clean_run, kinds

@@ -1,6 +1,7 @@
 """liveness: unknown (never invalid) unless work was done, faults confirmed, reads complete."""
 
-from invariants import Verdict, liveness
+from invariants import Verdict
+from invariants.checkers import liveness
 from tests.unit.test_invariants_builders import STEP_NS, Run, clean_run, kinds
 
 

@@ -1,6 +1,7 @@
 """no_double_charge: two charges or two approved authorizations for one key are found."""
 
-from invariants import Verdict, no_double_charge
+from invariants import Verdict
+from invariants.checkers import no_double_charge
 from tests.unit.test_invariants_builders import AMOUNT, REFUND_AMOUNT, STEP_NS, clean_run, kinds
 
 

@@ -2,7 +2,8 @@
 
 import pytest
 
-from invariants import Verdict, no_double_charge, no_lost_write
+from invariants import Verdict
+from invariants.checkers import no_double_charge, no_lost_write
 from tests.unit.test_invariants_builders import (
     AMOUNT,
     MERCHANT,
