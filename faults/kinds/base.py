@@ -103,3 +103,23 @@ class FaultKind(Protocol):
     ) -> ActiveFault:
         """Inject the fault; `lifetime_s` (the step's) bounds what its confirmation waits for."""
         ...
+
+
+class KindDefaults:
+    """What most fault kinds do alike, for them to inherit and override: no check beyond the
+    schema, nothing to prepare, and a lifetime that is the step's duration (0 without one)."""
+
+    name: str
+    needs_duration: bool
+
+    def check(self, params: Params) -> str | None:
+        return None
+
+    def lifetime_s(self, params: Params, duration_s: float | None) -> float:
+        if not self.needs_duration:
+            return 0.0
+        assert duration_s is not None, f"the scenario checks that a {self.name} has a duration"
+        return duration_s
+
+    async def prepare(self, context: FaultContext, params: Params) -> dict[str, Any]:
+        return {}

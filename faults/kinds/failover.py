@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from faults.kinds.base import FaultContext, Measured, Params
+from faults.kinds.base import FaultContext, KindDefaults, Measured, Params
 from faults.kinds.databases import TRANSIENT_ERRORS, fetch_value, replication_lag
 from faults.link_probe import probe_link
 from faults.toxiproxy_api import ToxiproxyError
@@ -85,22 +85,13 @@ class ActiveFailover:
         return Measured(probe.answered, {"pg_primary_probe": probe.to_json()})
 
 
-class FailoverKind:
+class FailoverKind(KindDefaults):
     name = NAME
     schema = SCHEMA
     needs_duration = False
 
-    def check(self, params: Params) -> str | None:
-        return None
-
     def target(self, params: Params) -> str:
         return "pg-primary"
-
-    def lifetime_s(self, params: Params, duration_s: float | None) -> float:
-        return 0.0
-
-    async def prepare(self, context: FaultContext, params: Params) -> dict[str, Any]:
-        return {}
 
     async def start(
         self,

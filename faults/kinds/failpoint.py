@@ -21,7 +21,7 @@ from typing import Any
 
 import aiohttp
 
-from faults.kinds.base import FaultContext, Measured, Params
+from faults.kinds.base import FaultContext, KindDefaults, Measured, Params
 from faults.kinds.kill import SIGKILL_STATUS
 from system_under_test.failpoints import ACTIONS, DELAY_MS_MAX, NTH_MAX, POINTS, SERVICE_POINTS
 
@@ -185,7 +185,7 @@ class ActiveFailpoint:
         return Measured(running, {"restarted": running})
 
 
-class FailpointKind:
+class FailpointKind(KindDefaults):
     """A failpoint of the API or the worker, armed for the step's duration."""
 
     name = NAME
@@ -208,10 +208,6 @@ class FailpointKind:
 
     def target(self, params: Params) -> str:
         return params["service"]
-
-    def lifetime_s(self, params: Params, duration_s: float | None) -> float:
-        assert duration_s is not None, "the scenario checks that a failpoint has a duration"
-        return duration_s
 
     async def prepare(self, context: FaultContext, params: Params) -> dict[str, Any]:
         """The point's fired count before arming (None, with the error, if unreadable)."""

@@ -10,7 +10,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from faults.kinds.base import FaultContext, Measured, Params
+from faults.kinds.base import FaultContext, KindDefaults, Measured, Params
 from system_under_test.deploy.spec import SERVICES
 
 NAME = "kill"
@@ -73,15 +73,12 @@ class ActiveKill:
         return Measured(self.context.processes.running(service), {"restarted": True})
 
 
-class KillKind:
+class KillKind(KindDefaults):
     """SIGKILL of a service, restarted after `restart_after_s`."""
 
     name = NAME
     schema = SCHEMA
     needs_duration = False
-
-    def check(self, params: Params) -> str | None:
-        return None
 
     def target(self, params: Params) -> str:
         return params["service"]

@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from faults.kinds.base import FaultContext, Measured, Params
+from faults.kinds.base import FaultContext, KindDefaults, Measured, Params
 from faults.link_probe import probe_link
 from faults.toxiproxy_api import ToxiproxyError
 from system_under_test.deploy.spec import LINKS
@@ -146,7 +146,7 @@ class ActivePartition:
         return Measured(probe.answered, {"probe_after_heal": probe.to_json()})
 
 
-class PartitionKind:
+class PartitionKind(KindDefaults):
     name = NAME
     schema = SCHEMA
     needs_duration = True
@@ -159,13 +159,6 @@ class PartitionKind:
 
     def target(self, params: Params) -> str:
         return params["link"]
-
-    def lifetime_s(self, params: Params, duration_s: float | None) -> float:
-        assert duration_s is not None, "the scenario checks that a partition has a duration"
-        return duration_s
-
-    async def prepare(self, context: FaultContext, params: Params) -> dict[str, Any]:
-        return {}
 
     async def start(
         self,

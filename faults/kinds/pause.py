@@ -10,7 +10,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from faults.kinds.base import FaultContext, Measured, Params
+from faults.kinds.base import FaultContext, KindDefaults, Measured, Params
 from faults.kinds.kill import KILLABLE_SERVICES
 
 NAME = "pause"
@@ -50,23 +50,13 @@ class ActivePause:
         return Measured(not stopped, {"resumed": not stopped})
 
 
-class PauseKind:
+class PauseKind(KindDefaults):
     name = NAME
     schema = SCHEMA
     needs_duration = True
 
-    def check(self, params: Params) -> str | None:
-        return None
-
     def target(self, params: Params) -> str:
         return params["service"]
-
-    def lifetime_s(self, params: Params, duration_s: float | None) -> float:
-        assert duration_s is not None, "the scenario checks that a pause has a duration"
-        return duration_s
-
-    async def prepare(self, context: FaultContext, params: Params) -> dict[str, Any]:
-        return {}
 
     async def start(
         self,

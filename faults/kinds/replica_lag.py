@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from faults.kinds.base import FaultContext, Measured, Params
+from faults.kinds.base import FaultContext, KindDefaults, Measured, Params
 from faults.kinds.databases import TRANSIENT_ERRORS, fetch_value, replication_lag
 from faults.toxiproxy_api import ToxiproxyError
 
@@ -77,7 +77,7 @@ class ActiveLag:
         return Measured(True, {"replay_resumed": True})
 
 
-class ReplicaLagKind:
+class ReplicaLagKind(KindDefaults):
     name = NAME
     schema = SCHEMA
     needs_duration = True
@@ -91,13 +91,6 @@ class ReplicaLagKind:
 
     def target(self, params: Params) -> str:
         return "pg-replica"
-
-    def lifetime_s(self, params: Params, duration_s: float | None) -> float:
-        assert duration_s is not None, "the scenario checks that a replica lag has a duration"
-        return duration_s
-
-    async def prepare(self, context: FaultContext, params: Params) -> dict[str, Any]:
-        return {}
 
     async def start(
         self,

@@ -9,7 +9,7 @@ import asyncio
 from dataclasses import dataclass
 from typing import Any
 
-from faults.kinds.base import FaultContext, Measured, Params
+from faults.kinds.base import FaultContext, KindDefaults, Measured, Params
 from faults.kinds.kill import KILLABLE_SERVICES
 
 NAME = "restart"
@@ -37,19 +37,13 @@ class ActiveRestart:
         return Measured(running, {"running": running})
 
 
-class RestartKind:
+class RestartKind(KindDefaults):
     name = NAME
     schema = SCHEMA
     needs_duration = False
 
-    def check(self, params: Params) -> str | None:
-        return None
-
     def target(self, params: Params) -> str:
         return params["service"]
-
-    def lifetime_s(self, params: Params, duration_s: float | None) -> float:
-        return 0.0
 
     async def prepare(self, context: FaultContext, params: Params) -> dict[str, Any]:
         return {"pid_before": context.processes.pid(params["service"])}

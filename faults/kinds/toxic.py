@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from faults.kinds.base import FaultContext, Measured, Params
+from faults.kinds.base import FaultContext, KindDefaults, Measured, Params
 from faults.link_probe import CLOSED_EARLY, NO_ANSWER, RESET, ProbeResult, probe_link
 from faults.proxy.toxics import STREAMS, TOXIC_ATTRIBUTES
 from faults.toxiproxy_api import ToxiproxyError
@@ -223,7 +223,7 @@ class ActiveToxic:
         return Measured(True, {})
 
 
-class ToxicKind:
+class ToxicKind(KindDefaults):
     """Toxics on links, through the Toxiproxy API."""
 
     name = NAME
@@ -238,10 +238,6 @@ class ToxicKind:
 
     def target(self, params: Params) -> str:
         return params["link"]
-
-    def lifetime_s(self, params: Params, duration_s: float | None) -> float:
-        assert duration_s is not None, "the scenario checks that a toxic has a duration"
-        return duration_s
 
     async def prepare(self, context: FaultContext, params: Params) -> dict[str, Any]:
         link = params["link"]
