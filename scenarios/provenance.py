@@ -34,17 +34,27 @@ def _version(package: str) -> str | None:
         return None
 
 
+def source_provenance() -> dict[str, Any]:
+    """The commit the code is at, and whether tracked files differ from it (None: unknown)."""
+    status = _output(["git", "status", "--porcelain", "--untracked-files=no"])
+    return {
+        "git_commit": _output(["git", "rev-parse", "HEAD"]) or "unknown",
+        "git_dirty": bool(status) if status is not None else None,
+    }
+
+
+def postgres_version(bindir: Path) -> str | None:
+    """`postgres --version` of the server binaries in `bindir`, or None if it does not answer."""
+    return _output([str(bindir / "postgres"), "--version"])
+
+
 def collect_provenance(
     *, scenario: Any, seed: int, defects: list[str], postgres_bindir: Path | None
 ) -> dict[str, Any]:
     """Everything needed to tell what ran: enough to reproduce it with the same seed."""
-    status = _output(["git", "status", "--porcelain", "--untracked-files=no"])
-    postgres = (
-        _output([str(postgres_bindir / "postgres"), "--version"]) if postgres_bindir else None
-    )
+    postgres = postgres_version(postgres_bindir) if postgres_bindir else None
     return {
-        "git_commit": _output(["git", "rev-parse", "HEAD"]) or "unknown",
-        "git_dirty": bool(status) if status is not None else None,
+        **source_provenance(),
         "scenario": scenario.name,
         "scenario_file": scenario.source_path,
         "scenario_sha256": scenario.source_sha256,

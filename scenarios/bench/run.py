@@ -10,7 +10,6 @@ import datetime
 import json
 import logging
 import os
-import subprocess
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -21,7 +20,7 @@ from scenarios.bench.ladder import drive_ladders
 from scenarios.bench.settings import BenchSettings
 from scenarios.bench.workload_calls import calls_per_charge
 from scenarios.campaign import new_run_dir, point_latest, run_campaign
-from scenarios.provenance import PROJECT_ROOT
+from scenarios.provenance import postgres_version, source_provenance
 from scenarios.scenario import load_scenario
 from system_under_test.config import API_PROCESSES_ENV
 from system_under_test.deploy import postgres
@@ -37,8 +36,6 @@ SCHEMA_VERSION = 1
 RATIO_GOAL = 0.25
 P99_GOAL_MS = 100.0
 P99_GOAL_RATE_PER_S = 580.0
-# git answers at once; a hang must not stall a bench.
-GIT_TIMEOUT_S = 10.0
 
 
 @dataclass(frozen=True)
@@ -48,35 +45,8 @@ class BenchOutcome:
     markdown: str
 
 
-def _git(*arguments: str) -> str | None:
-    try:
-        completed = subprocess.run(
-            ["git", *arguments],
-            cwd=PROJECT_ROOT,
-            capture_output=True,
-            text=True,
-            timeout=GIT_TIMEOUT_S,
-            check=False,
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    return completed.stdout.strip() if completed.returncode == 0 else None
-
-
 def _provenance(bindir: Path) -> dict:
-    status = _git("status", "--porcelain", "--untracked-files=no")
-    version = subprocess.run(
-        [str(bindir / "postgres"), "--version"],
-        capture_output=True,
-        text=True,
-        timeout=GIT_TIMEOUT_S,
-        check=False,
-    ).stdout.strip()
-    return {
-        "git_commit": _git("rev-parse", "HEAD") or "unknown",
-        "git_dirty": bool(status) if status is not None else None,
-        "postgres": version,
-    }
+    return {**source_provenance(), "postgres": postgres_version(bindir)}
 
 
 def _primary_port(endpoints: Endpoints) -> int:
