@@ -12,9 +12,16 @@ The three kinds of money movement (charge, refund, payout) are one table,
 :data:`MOVEMENT_KINDS`: the checkers run one code path over it.
 """
 
-from invariants.errors import RunFileError
-from invariants.faults import FaultTimeline, FaultWindow, load_faults, parse_faults
-from invariants.final_state import (
+from invariants.joins import ops_by_scope, payments_by_scope
+from invariants.model.errors import RunFileError
+from invariants.model.faults import FaultTimeline, FaultWindow, load_faults, parse_faults
+from invariants.model.files import (
+    FAULTS_FILE,
+    FINAL_STATE_FILE,
+    HISTORY_FILE,
+    TOXICITY_DECISIONS_FILE,
+)
+from invariants.model.final_state import (
     MOVEMENT_STATES,
     NETWORK_OUTCOMES,
     Charge,
@@ -32,7 +39,7 @@ from invariants.final_state import (
     load_final_state,
     parse_final_state,
 )
-from invariants.history import (
+from invariants.model.history import (
     HISTORY_FUNCTIONS,
     WRITE_FUNCTIONS,
     Op,
@@ -41,18 +48,13 @@ from invariants.history import (
     ops_by_key,
     parse_history,
 )
-from invariants.joins import ops_by_scope, payments_by_scope
-from invariants.movements import CHARGE, MOVEMENT_KINDS, PAYOUT, REFUND, MovementKind
-from invariants.registry import CHECKERS, check_all
-from invariants.run_files import (
-    FAULTS_FILE,
-    FINAL_STATE_FILE,
-    HISTORY_FILE,
-    TOXICITY_DECISIONS_FILE,
+from invariants.model.run import (
     RunInputs,
     load_partial_run,
     load_run,
 )
+from invariants.movements import CHARGE, MOVEMENT_KINDS, PAYOUT, REFUND, MovementKind
+from invariants.registry import CHECKERS, check_all
 from invariants.verdict import (
     Anomaly,
     Checker,

@@ -3,9 +3,9 @@
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict
 
-from invariants.faults import FaultTimeline
-from invariants.final_state import Movement, NetworkRecord
-from invariants.history import Op
+from invariants.model.faults import FaultTimeline
+from invariants.model.final_state import Movement, NetworkRecord
+from invariants.model.history import Op
 from invariants.movements import MovementKind
 
 

@@ -5,16 +5,16 @@ string sent by two merchants names two requests, and must not look like a double
 are also scoped per kind: a refund's key never joins a charge.
 
 A logical payment (what the client meant to do once) is scoped the same way, (merchant,
-payment); a careless client sends one under several keys (``invariants.history``).
+payment); a careless client sends one under several keys (``invariants.model.history``).
 """
 
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 
 from invariants.evidence import scope_evidence
-from invariants.faults import FaultTimeline
-from invariants.final_state import FinalState, Movement, NetworkRecord
-from invariants.history import Op, op_payment
+from invariants.model.faults import FaultTimeline
+from invariants.model.final_state import FinalState, Movement, NetworkRecord
+from invariants.model.history import Op, op_payment
 from invariants.movements import MOVEMENT_KINDS, MovementKind
 
 Scope = tuple[str, str]

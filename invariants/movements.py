@@ -13,8 +13,8 @@ table instead of one copy per kind.
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from invariants.final_state import ROW_LISTS, FinalState, Movement, NetworkRecord
-from invariants.history import HISTORY_FUNCTIONS, WRITE_FUNCTIONS
+from invariants.model.final_state import ROW_LISTS, FinalState, Movement, NetworkRecord
+from invariants.model.history import HISTORY_FUNCTIONS, WRITE_FUNCTIONS
 
 
 @dataclass(frozen=True)

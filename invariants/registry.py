@@ -12,9 +12,9 @@ from invariants.checkers import (
     no_lost_write,
     no_stale_balance_approval,
 )
-from invariants.faults import FaultWindow
-from invariants.final_state import FinalState
-from invariants.history import Op
+from invariants.model.faults import FaultWindow
+from invariants.model.final_state import FinalState
+from invariants.model.history import Op
 from invariants.verdict import Checker, InvariantResult, Verdict, run_checker
 
 CHECKERS: dict[str, Checker] = {

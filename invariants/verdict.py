@@ -4,10 +4,10 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from invariants.faults import FaultWindow
-from invariants.final_state import FinalState
-from invariants.history import Op
-from invariants.records import gc_paused
+from invariants.model.faults import FaultWindow
+from invariants.model.final_state import FinalState
+from invariants.model.history import Op
+from invariants.model.records import gc_paused
 
 
 class Verdict(StrEnum):

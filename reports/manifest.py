@@ -6,9 +6,9 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
+from invariants.model.files import MANIFEST_FILE
 from reports.atomic import write_atomic
 
-MANIFEST_FILE = "manifest.json"
 MANIFEST_SCHEMA_VERSION = 1
 
 # Large enough to hash a gigabyte history at disk speed, small enough to not matter in memory.

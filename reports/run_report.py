@@ -5,16 +5,12 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from invariants import FaultWindow, FinalState, InvariantResult, Op
+from invariants.model.files import HTML_FILE, JUNIT_FILE, REPORT_FILE, SUMMARY_FILE
 from reports.atomic import write_atomic
 from reports.junit_xml import render_junit
 from reports.report_html import render_html
 from reports.report_json import build_report, render_report_json
 from reports.summary_md import render_summary
-
-REPORT_FILE = "report.json"
-SUMMARY_FILE = "summary.md"
-HTML_FILE = "report.html"
-JUNIT_FILE = "junit.xml"
 
 
 def write_report(

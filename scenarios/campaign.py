@@ -16,6 +16,7 @@ import reports
 from faults.kinds import FaultContext
 from faults.nemesis import Nemesis
 from faults.toxiproxy_api import ToxiproxyApi, ToxiproxyError
+from invariants.model.files import LATEST_LINK
 from scenarios.event_log import EventLog, RunClock
 from scenarios.observe.final_reads import read_final_state, unresolved_or_none
 from scenarios.provenance import PROJECT_ROOT, collect_provenance
@@ -56,7 +57,7 @@ def point_latest(runs_root: Path, run_dir: Path) -> None:
     """Make `runs_root/latest` a relative symlink to `run_dir`, replaced atomically."""
     temporary = runs_root / f".latest-{secrets.token_hex(4)}"
     temporary.symlink_to(run_dir.name, target_is_directory=True)
-    os.replace(temporary, runs_root / "latest")
+    os.replace(temporary, runs_root / LATEST_LINK)
 
 
 def _write_json(path: Path, document: object) -> None:

@@ -89,7 +89,7 @@ def command_analyze(arguments: argparse.Namespace) -> int:
             f"cannot analyze {run_dir}: no readable scenario.json ({error})"
         ) from None
     try:
-        previous = json.loads((run_dir / "report.json").read_text())
+        previous = json.loads((run_dir / reports.REPORT_FILE).read_text())
     except (OSError, ValueError):
         previous = {}
     provenance = previous.get("provenance", {})

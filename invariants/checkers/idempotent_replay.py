@@ -17,10 +17,10 @@ Anomaly kinds: ``replay_differs``, ``other_parameters_accepted``, ``key_ran_twic
 from collections.abc import Iterator, Sequence
 
 from invariants.evidence import op_evidence
-from invariants.faults import FaultTimeline, FaultWindow
-from invariants.final_state import FinalState
-from invariants.history import Op
 from invariants.joins import ops_by_scope
+from invariants.model.faults import FaultTimeline, FaultWindow
+from invariants.model.final_state import FinalState
+from invariants.model.history import Op
 from invariants.movements import MOVEMENT_KINDS, MovementKind
 from invariants.verdict import Anomaly, InvariantResult, Verdict, decide
 

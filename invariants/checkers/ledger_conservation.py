@@ -19,9 +19,9 @@ from collections import Counter, defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict
 
-from invariants.faults import FaultWindow
-from invariants.final_state import FinalState, LedgerAccount, LedgerEntry
-from invariants.history import Op
+from invariants.model.faults import FaultWindow
+from invariants.model.final_state import FinalState, LedgerAccount, LedgerEntry
+from invariants.model.history import Op
 from invariants.verdict import Anomaly, InvariantResult, Verdict, decide
 
 NAME = "ledger_conservation"

@@ -7,9 +7,9 @@ is valid or unknown, never invalid.
 
 from collections.abc import Sequence
 
-from invariants.faults import FaultWindow
-from invariants.final_state import FinalState
-from invariants.history import Op
+from invariants.model.faults import FaultWindow
+from invariants.model.final_state import FinalState
+from invariants.model.history import Op
 from invariants.verdict import Anomaly, InvariantResult, Verdict
 
 NAME = "liveness"

@@ -27,10 +27,10 @@ from invariants.chart import (
     PAYOUTS_SETTLED,
     REFUND_CLEARING,
 )
-from invariants.faults import FaultTimeline, FaultWindow
-from invariants.final_state import UNRESOLVED_STATES, FinalState, Movement, NetworkRecord
-from invariants.history import Op
 from invariants.joins import MovementJoin
+from invariants.model.faults import FaultTimeline, FaultWindow
+from invariants.model.final_state import UNRESOLVED_STATES, FinalState, Movement, NetworkRecord
+from invariants.model.history import Op
 from invariants.movements import CHARGE, MOVEMENT_KINDS, PAYOUT, REFUND
 from invariants.verdict import Anomaly, InvariantResult, Verdict, decide
 

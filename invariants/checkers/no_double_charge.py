@@ -16,10 +16,10 @@ from collections.abc import Iterator, Sequence
 from dataclasses import asdict
 
 from invariants.evidence import op_evidence, union
-from invariants.faults import FaultTimeline, FaultWindow
-from invariants.final_state import FinalState, Movement, NetworkRecord, Refund
-from invariants.history import Op
 from invariants.joins import MovementJoin, join_movements
+from invariants.model.faults import FaultTimeline, FaultWindow
+from invariants.model.final_state import FinalState, Movement, NetworkRecord, Refund
+from invariants.model.history import Op
 from invariants.movements import CHARGE, REFUND
 from invariants.verdict import Anomaly, InvariantResult, decide
 

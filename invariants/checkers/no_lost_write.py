@@ -21,10 +21,10 @@ Anomaly kinds name the movement, e.g. ``acknowledged_refund_missing``,
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict
 
-from invariants.faults import FaultTimeline, FaultWindow
-from invariants.final_state import UNRESOLVED_STATES, FinalState, Movement
-from invariants.history import Op
 from invariants.joins import MovementJoin, join_movements
+from invariants.model.faults import FaultTimeline, FaultWindow
+from invariants.model.final_state import UNRESOLVED_STATES, FinalState, Movement
+from invariants.model.history import Op
 from invariants.verdict import Anomaly, InvariantResult, decide
 
 NAME = "no_lost_write"

@@ -22,10 +22,10 @@ from collections.abc import Iterator, Sequence
 from dataclasses import asdict
 
 from invariants.chart import MERCHANT_AVAILABLE, RESERVE_POSTINGS
-from invariants.faults import FaultTimeline, FaultWindow
-from invariants.final_state import FinalState, LedgerEntry
-from invariants.history import Op
 from invariants.joins import MovementJoin
+from invariants.model.faults import FaultTimeline, FaultWindow
+from invariants.model.final_state import FinalState, LedgerEntry
+from invariants.model.history import Op
 from invariants.movements import PAYOUT, REFUND
 from invariants.verdict import Anomaly, InvariantResult, Verdict, decide
 

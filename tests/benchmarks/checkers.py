@@ -32,7 +32,7 @@ class SyntheticRun:
     def __init__(self, history) -> None:
         self.history = history
         self.index = 0
-        self.rows = {name: [] for name in invariants.final_state.ROW_LISTS}
+        self.rows = {name: [] for name in invariants.model.final_state.ROW_LISTS}
         self.accounts: dict[tuple, dict] = {}
         self.transactions = 0
 

@@ -1,6 +1,6 @@
 """Fault windows: which faults an op met while it ran."""
 
-from invariants.faults import FaultTimeline, parse_faults
+from invariants.model.faults import FaultTimeline, parse_faults
 
 
 def test_active_during_covers_every_fault_an_op_met():

@@ -6,7 +6,7 @@ import re
 import pytest
 
 from invariants import RunFileError, load_history, ops_by_key, parse_history
-from invariants.history import op_payment
+from invariants.model.history import op_payment
 
 BALANCE_OK = {"available": {"usd": 500}, "pending": {}}
 # Valid values of a balance read, the simplest function, by event type.

@@ -6,7 +6,7 @@ from collections import Counter
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from invariants.history import load_history, op_payment
+from invariants.model.history import load_history, op_payment
 from scenarios.event_log import EventLog, RunClock
 from scenarios.scenario import RetryPolicy, Workload
 from scenarios.workload.classify import classify_balance, classify_read, classify_write

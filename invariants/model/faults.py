@@ -6,8 +6,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from types import NoneType
 
-from invariants.errors import RunFileError
-from invariants.records import Shape, read_jsonl, require_choice
+from invariants.model.errors import RunFileError
+from invariants.model.records import Shape, read_jsonl, require_choice
 
 FAULT_EVENT_TYPES = frozenset({"start", "stop"})
 

@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from types import NoneType
 
-from invariants.errors import RunFileError
+from invariants.model.errors import RunFileError
 
 _MISSING = object()
 _KIND_NAMES = {

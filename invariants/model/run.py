@@ -8,16 +8,11 @@ says so (unknown), the others run, and a run with gaps is never ``valid``.
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from invariants.errors import RunFileError
-from invariants.faults import FaultWindow, load_faults
-from invariants.final_state import ROW_LISTS, FinalState, load_final_state, parse_final_state
-from invariants.history import Op, load_history
-
-HISTORY_FILE = "history.jsonl"
-FAULTS_FILE = "faults.jsonl"
-FINAL_STATE_FILE = "final_state.json"
-# Not a checker input: the fault proxy's toxicity rolls, to compare runs of one seed.
-TOXICITY_DECISIONS_FILE = "toxicity_decisions.json"
+from invariants.model.errors import RunFileError
+from invariants.model.faults import FaultWindow, load_faults
+from invariants.model.files import FAULTS_FILE, FINAL_STATE_FILE, HISTORY_FILE
+from invariants.model.final_state import ROW_LISTS, FinalState, load_final_state, parse_final_state
+from invariants.model.history import Op, load_history
 
 
 @dataclass(frozen=True)

@@ -16,8 +16,8 @@ from pathlib import Path
 from types import NoneType
 from typing import Literal
 
-from invariants.errors import RunFileError
-from invariants.records import Shape, gc_paused, read_jsonl, require_choice, shown
+from invariants.model.errors import RunFileError
+from invariants.model.records import Shape, gc_paused, read_jsonl, require_choice, shown
 
 # Write functions: their invoke may carry ``payment``, and their key belongs to one payment.
 WRITE_FUNCTIONS = frozenset({"charge", "refund", "payout"})

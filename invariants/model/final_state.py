@@ -10,8 +10,8 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from types import NoneType
 
-from invariants.errors import RunFileError
-from invariants.records import Shape, gc_paused, require_choice
+from invariants.model.errors import RunFileError
+from invariants.model.records import Shape, gc_paused, require_choice
 
 MOVEMENT_STATES = frozenset({"PENDING", "PROCESSING", "SUCCEEDED", "FAILED"})
 UNRESOLVED_STATES = frozenset({"PENDING", "PROCESSING"})
