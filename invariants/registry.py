@@ -12,9 +12,7 @@ from invariants.checkers import (
     no_lost_write,
     no_stale_balance_approval,
 )
-from invariants.model.faults import FaultWindow
-from invariants.model.final_state import FinalState
-from invariants.model.history import Op
+from invariants.model.run import RunInputs
 from invariants.verdict import Checker, InvariantResult, Verdict, run_checker
 
 CHECKERS: dict[str, Checker] = {
@@ -35,20 +33,13 @@ FINAL_STATE_ONLY = frozenset(
 )
 
 
-def check_all(
-    ops: Sequence[Op],
-    fault_windows: Sequence[FaultWindow],
-    final_state: FinalState,
-    names: Sequence[str],
-    *,
-    history_readable: bool = True,
-) -> list[InvariantResult]:
+def check_all(run: RunInputs, names: Sequence[str]) -> list[InvariantResult]:
     """Run the named checkers in order; one that raises gives unknown, never valid.
 
     Unknown or repeated names raise :class:`ValueError` before any checker runs. Without a
     readable history, the checkers that need it are unknown and the others run.
 
-    >>> check_all(ops, windows, state, ["no_double_charge", "liveness"])  # doctest: +SKIP
+    >>> check_all(run, ["no_double_charge", "liveness"])  # doctest: +SKIP
     """
     unknown = [name for name in names if name not in CHECKERS]
     if unknown:
@@ -60,8 +51,8 @@ def check_all(
     if repeated:
         raise ValueError(f"invariant(s) listed more than once: {', '.join(repeated)}")
     return [
-        run_checker(name, CHECKERS[name], ops, fault_windows, final_state)
-        if history_readable or name in FINAL_STATE_ONLY
+        run_checker(name, CHECKERS[name], run)
+        if run.history_readable or name in FINAL_STATE_ONLY
         else InvariantResult(name, Verdict.UNKNOWN, error="the history is unreadable")
         for name in names
     ]

@@ -4,10 +4,8 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from invariants.model.faults import FaultWindow
-from invariants.model.final_state import FinalState
-from invariants.model.history import Op
 from invariants.model.records import gc_paused
+from invariants.model.run import RunInputs
 
 
 class Verdict(StrEnum):
@@ -60,7 +58,7 @@ class InvariantResult:
             raise ValueError(f"{self.name}: an unknown result must say why (anomalies or error)")
 
 
-Checker = Callable[[Sequence[Op], Sequence[FaultWindow], FinalState], InvariantResult]
+Checker = Callable[[RunInputs], InvariantResult]
 
 
 def combine(verdicts: Iterable[Verdict]) -> Verdict:
@@ -88,17 +86,11 @@ def decide(
     return InvariantResult(name, Verdict.VALID)
 
 
-def run_checker(
-    name: str,
-    checker: Checker,
-    ops: Sequence[Op],
-    fault_windows: Sequence[FaultWindow],
-    final_state: FinalState,
-) -> InvariantResult:
+def run_checker(name: str, checker: Checker, run: RunInputs) -> InvariantResult:
     """Run one checker; a checker that raises gives unknown with the exception, never valid."""
     try:
         with gc_paused():
-            result = checker(ops, fault_windows, final_state)
+            result = checker(run)
         if not isinstance(result, InvariantResult) or result.name != name:
             raise TypeError(f"checker returned {result!r}, not an InvariantResult named {name!r}")
     # Any failure of a checker, its own bugs included, must turn into unknown, never a pass.

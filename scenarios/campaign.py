@@ -172,13 +172,7 @@ def check_and_report(
     A run with missing or unreadable files (interrupted, crashed) is checked as far as it
     can be and is never valid; without a history file it raises FileNotFoundError."""
     inputs = invariants.load_partial_run(run_dir)
-    results = invariants.check_all(
-        inputs.ops,
-        inputs.fault_windows,
-        inputs.final_state,
-        names,
-        history_readable=inputs.history_readable,
-    )
+    results = invariants.check_all(inputs, names)
     report = reports.write_report(
         run_dir,
         gaps=inputs.gaps,

@@ -14,13 +14,13 @@ A run in which no key was sent more than once has no replay to check: unknown, n
 Anomaly kinds: ``replay_differs``, ``other_parameters_accepted``, ``key_ran_twice``.
 """
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 
 from invariants.evidence import op_evidence
 from invariants.joins import ops_by_scope
-from invariants.model.faults import FaultTimeline, FaultWindow
-from invariants.model.final_state import FinalState
+from invariants.model.faults import FaultTimeline
 from invariants.model.history import Op
+from invariants.model.run import RunInputs
 from invariants.movements import MOVEMENT_KINDS, MovementKind
 from invariants.verdict import Anomaly, InvariantResult, Verdict, decide
 
@@ -29,10 +29,9 @@ NAME = "idempotent_replay"
 CLIENT_FIELDS = frozenset({"attempt", "payment"})
 
 
-def check(
-    ops: Sequence[Op], fault_windows: Sequence[FaultWindow], final_state: FinalState
-) -> InvariantResult:
+def check(run: RunInputs) -> InvariantResult:
     """Check every retried key's answers against each other and its first parameters."""
+    ops, fault_windows = run.ops, run.fault_windows
     timeline = FaultTimeline(fault_windows)
     anomalies: list[Anomaly] = []
     retried = 0

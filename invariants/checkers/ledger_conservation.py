@@ -19,9 +19,8 @@ from collections import Counter, defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict
 
-from invariants.model.faults import FaultWindow
-from invariants.model.final_state import FinalState, LedgerAccount, LedgerEntry
-from invariants.model.history import Op
+from invariants.model.final_state import LedgerAccount, LedgerEntry
+from invariants.model.run import RunInputs
 from invariants.verdict import Anomaly, InvariantResult, Verdict, decide
 
 NAME = "ledger_conservation"
@@ -29,13 +28,12 @@ NAME = "ledger_conservation"
 EVIDENCE_ENTRIES_MAX = 20
 
 
-def check(
-    ops: Sequence[Op], fault_windows: Sequence[FaultWindow], final_state: FinalState
-) -> InvariantResult:
+def check(run: RunInputs) -> InvariantResult:
     """Check that every transaction balances and every stored balance is its entries' sum.
 
     A run whose final state has no ledger accounts has nothing to check: unknown, not valid.
     """
+    final_state = run.final_state
     if not final_state.ledger_accounts:
         return InvariantResult(NAME, Verdict.UNKNOWN, error="no ledger accounts were read")
     accounts = {account.id: account for account in final_state.ledger_accounts}

@@ -8,21 +8,20 @@ is valid or unknown, never invalid.
 from collections.abc import Sequence
 
 from invariants.model.faults import FaultWindow
-from invariants.model.final_state import FinalState
 from invariants.model.history import Op
+from invariants.model.run import RunInputs
 from invariants.verdict import Anomaly, InvariantResult, Verdict
 
 NAME = "liveness"
 
 
-def check(
-    ops: Sequence[Op], fault_windows: Sequence[FaultWindow], final_state: FinalState
-) -> InvariantResult:
+def check(run: RunInputs) -> InvariantResult:
     """Check that the run is not vacuous; every unmet condition is one reason in the result.
 
-    >>> check([], [], final_state).verdict  # doctest: +SKIP
+    >>> check(run).verdict  # doctest: +SKIP
     <Verdict.UNKNOWN: 'unknown'>
     """
+    ops, fault_windows, final_state = run.ops, run.fault_windows, run.final_state
     reasons = [*_work_reasons(ops), *_fault_reasons(fault_windows)]
     incomplete_reason = final_state.incomplete_reason
     if incomplete_reason is not None:

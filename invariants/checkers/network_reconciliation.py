@@ -17,7 +17,7 @@ Anomaly kinds: ``{kind}_network_mismatch`` (per object), ``merchant_balance_unre
 """
 
 from collections import Counter, defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import asdict
 
 from invariants.chart import (
@@ -28,9 +28,9 @@ from invariants.chart import (
     REFUND_CLEARING,
 )
 from invariants.joins import MovementJoin
-from invariants.model.faults import FaultTimeline, FaultWindow
+from invariants.model.faults import FaultTimeline
 from invariants.model.final_state import UNRESOLVED_STATES, FinalState, Movement, NetworkRecord
-from invariants.model.history import Op
+from invariants.model.run import RunInputs
 from invariants.movements import CHARGE, MOVEMENT_KINDS, PAYOUT, REFUND
 from invariants.verdict import Anomaly, InvariantResult, Verdict, decide
 
@@ -48,10 +48,9 @@ MERCHANT_SIGNS = {CHARGE.name: +1, REFUND.name: -1, PAYOUT.name: -1}
 Money = Counter  # (owner or None, account kind, currency) -> expected balance
 
 
-def check(
-    ops: Sequence[Op], fault_windows: Sequence[FaultWindow], final_state: FinalState
-) -> InvariantResult:
+def check(run: RunInputs) -> InvariantResult:
     """Reconcile every object, and every account's balance, with the network's records."""
+    ops, fault_windows, final_state = run.ops, run.fault_windows, run.final_state
     if not final_state.ledger_accounts:
         return InvariantResult(NAME, Verdict.UNKNOWN, error="no ledger accounts were read")
     timeline = FaultTimeline(fault_windows)

@@ -17,26 +17,25 @@ from dataclasses import asdict
 
 from invariants.evidence import op_evidence, union
 from invariants.joins import MovementJoin, join_movements
-from invariants.model.faults import FaultTimeline, FaultWindow
-from invariants.model.final_state import FinalState, Movement, NetworkRecord, Refund
-from invariants.model.history import Op
+from invariants.model.faults import FaultTimeline
+from invariants.model.final_state import Movement, NetworkRecord, Refund
+from invariants.model.run import RunInputs
 from invariants.movements import CHARGE, REFUND
 from invariants.verdict import Anomaly, InvariantResult, decide
 
 NAME = "no_double_charge"
 
 
-def check(
-    ops: Sequence[Op], fault_windows: Sequence[FaultWindow], final_state: FinalState
-) -> InvariantResult:
+def check(run: RunInputs) -> InvariantResult:
     """Check that no idempotency key moved money twice and no charge was over-refunded.
 
     Rows present prove a violation even when a read was incomplete; proving there is none
     needs complete reads, so incomplete reads without anomalies give unknown.
 
-    >>> check(ops, windows, final_state).verdict  # doctest: +SKIP
+    >>> check(run).verdict  # doctest: +SKIP
     <Verdict.VALID: 'valid'>
     """
+    ops, fault_windows, final_state = run.ops, run.fault_windows, run.final_state
     joins = join_movements(ops, FaultTimeline(fault_windows), final_state)
     by_kind = {join.kind: join for join in joins}
     anomalies: list[Anomaly] = []

@@ -22,9 +22,10 @@ from collections.abc import Iterator, Sequence
 from dataclasses import asdict
 
 from invariants.joins import MovementJoin, join_movements
-from invariants.model.faults import FaultTimeline, FaultWindow
-from invariants.model.final_state import UNRESOLVED_STATES, FinalState, Movement
+from invariants.model.faults import FaultTimeline
+from invariants.model.final_state import UNRESOLVED_STATES, Movement
 from invariants.model.history import Op
+from invariants.model.run import RunInputs
 from invariants.verdict import Anomaly, InvariantResult, decide
 
 NAME = "no_lost_write"
@@ -47,18 +48,17 @@ REQUEST_REJECTION_ERRORS = frozenset(
 )
 
 
-def check(
-    ops: Sequence[Op], fault_windows: Sequence[FaultWindow], final_state: FinalState
-) -> InvariantResult:
+def check(run: RunInputs) -> InvariantResult:
     """Check that no acknowledged write was lost and no unacknowledged one appeared.
 
     A missing row only counts when every final read completed (an incomplete read could have
     missed it); otherwise those checks are skipped and, without other anomalies, the verdict
     is unknown.
 
-    >>> check(ops, windows, final_state).verdict  # doctest: +SKIP
+    >>> check(run).verdict  # doctest: +SKIP
     <Verdict.VALID: 'valid'>
     """
+    ops, fault_windows, final_state = run.ops, run.fault_windows, run.final_state
     anomalies: list[Anomaly] = []
     for join in join_movements(ops, FaultTimeline(fault_windows), final_state):
         anomalies += [

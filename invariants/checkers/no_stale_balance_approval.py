@@ -18,24 +18,23 @@ trusted here. A run with no refund or payout has nothing to check: unknown, not 
 Anomaly kinds: ``debit_without_reservation``, ``stale_balance_seen``, ``uncovered_debit``.
 """
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import asdict
 
 from invariants.chart import MERCHANT_AVAILABLE, RESERVE_POSTINGS
 from invariants.joins import MovementJoin
-from invariants.model.faults import FaultTimeline, FaultWindow
+from invariants.model.faults import FaultTimeline
 from invariants.model.final_state import FinalState, LedgerEntry
-from invariants.model.history import Op
+from invariants.model.run import RunInputs
 from invariants.movements import PAYOUT, REFUND
 from invariants.verdict import Anomaly, InvariantResult, Verdict, decide
 
 NAME = "no_stale_balance_approval"
 
 
-def check(
-    ops: Sequence[Op], fault_windows: Sequence[FaultWindow], final_state: FinalState
-) -> InvariantResult:
+def check(run: RunInputs) -> InvariantResult:
     """Check each refund and payout against the primary's balance when it was applied."""
+    ops, fault_windows, final_state = run.ops, run.fault_windows, run.final_state
     debits = len(final_state.refunds) + len(final_state.payouts)
     if debits == 0:
         return InvariantResult(

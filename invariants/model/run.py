@@ -5,30 +5,40 @@ run is still analyzed: what is missing becomes a gap, each checker that needs a 
 says so (unknown), the others run, and a run with gaps is never ``valid``.
 """
 
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 from invariants.model.errors import RunFileError
-from invariants.model.faults import FaultWindow, load_faults
+from invariants.model.faults import FaultTimeline, FaultWindow, load_faults
 from invariants.model.files import FAULTS_FILE, FINAL_STATE_FILE, HISTORY_FILE
 from invariants.model.final_state import ROW_LISTS, FinalState, load_final_state, parse_final_state
 from invariants.model.history import Op, load_history
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class RunInputs:
-    """The history, fault windows and final state of one run, and what of them is missing.
+    """The history, fault windows and final state of one run, and what of them is missing:
+    what every checker takes.
 
     ``gaps`` says, one line each, which input is missing or unreadable (empty for a whole
     run); ``history_readable`` is False when the history is, so that checkers reading it
-    are not run on an empty one.
+    are not run on an empty one. ``derived`` keeps indexes built from the inputs (joins of
+    ops to rows) so that the checkers of one run build each of them once.
     """
 
-    ops: list[Op]
-    fault_windows: list[FaultWindow]
+    ops: Sequence[Op]
+    fault_windows: Sequence[FaultWindow]
     final_state: FinalState
     gaps: tuple[str, ...] = field(default=())
     history_readable: bool = True
+    derived: dict[Hashable, object] = field(default_factory=dict, repr=False)
+
+    @cached_property
+    def timeline(self) -> FaultTimeline:
+        """The fault windows, indexed to find those active at a time."""
+        return FaultTimeline(self.fault_windows)
 
 
 def load_run(run_dir: Path) -> RunInputs:

@@ -187,9 +187,7 @@ def check(run_dir: Path) -> None:
     started = time.perf_counter()
     inputs = invariants.load_run(run_dir)
     loaded = time.perf_counter()
-    results = invariants.check_all(
-        inputs.ops, inputs.fault_windows, inputs.final_state, list(invariants.CHECKERS)
-    )
+    results = invariants.check_all(inputs, list(invariants.CHECKERS))
     checked = time.perf_counter()
     peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     verdicts = {result.name: str(result.verdict) for result in results}

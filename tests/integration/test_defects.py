@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from invariants import Verdict, parse_final_state
+from invariants import RunInputs, Verdict, parse_final_state
 from invariants.checkers import ledger_conservation, network_reconciliation
 from invariants.checkers import no_stale_balance_approval as stale_balance
 from scenarios.observe.final_reads import read_final_state
@@ -207,7 +207,7 @@ def _check(sut: Sut, checker):
             read_time_ns=0,
         )
     )
-    return checker([], [], parse_final_state(document))
+    return checker(RunInputs([], [], parse_final_state(document)))
 
 
 def _replica_available(sut: Sut) -> int | None:

@@ -2,7 +2,14 @@
 
 from dataclasses import dataclass, field
 
-from invariants import FinalState, InvariantResult, parse_faults, parse_final_state, parse_history
+from invariants import (
+    FinalState,
+    InvariantResult,
+    RunInputs,
+    parse_faults,
+    parse_final_state,
+    parse_history,
+)
 from system_under_test.payments.ledger import POSTINGS
 
 MERCHANT = "acct_1"
@@ -267,10 +274,13 @@ class Run:
     def final_state(self) -> FinalState:
         return parse_final_state(self.document())
 
+    def inputs(self, document: dict | None = None) -> RunInputs:
+        """The run's inputs as a checker takes them; ``document`` replaces the final state."""
+        state = parse_final_state(document if document is not None else self.document())
+        return RunInputs(parse_history(self.events), parse_faults(self.fault_events), state)
+
     def check(self, checker) -> InvariantResult:
-        ops = parse_history(self.events)
-        windows = parse_faults(self.fault_events)
-        return checker(ops, windows, self.final_state())
+        return checker(self.inputs())
 
     # --- private ----------------------------------------------------------------------------
 

@@ -3,7 +3,7 @@ network_reconciliation, each anomaly class and the cases that must stay unknown.
 
 import pytest
 
-from invariants import Verdict, chart, parse_faults, parse_final_state, parse_history
+from invariants import Verdict, chart
 from invariants.checkers import ledger_conservation as conservation
 from invariants.checkers import network_reconciliation as reconciliation
 from invariants.checkers import no_stale_balance_approval as stale
@@ -15,7 +15,7 @@ CHECKERS = (stale.check, conservation.check, reconciliation.check)
 
 
 def check_document(run: Run, document: dict, checker):
-    return checker(parse_history(run.events), parse_faults([]), parse_final_state(document))
+    return checker(run.inputs(document))
 
 
 def test_the_charts_words_are_the_suts():

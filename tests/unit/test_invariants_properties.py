@@ -15,9 +15,6 @@ from invariants import (
     CHECKERS,
     Verdict,
     check_all,
-    parse_faults,
-    parse_final_state,
-    parse_history,
 )
 from tests.unit.test_invariants_builders import (
     AMOUNT,
@@ -76,8 +73,7 @@ def build(actions: list[str]) -> ModelRun:
 
 
 def verdicts(run: Run, document: dict | None = None) -> dict[str, Verdict]:
-    state = parse_final_state(document if document is not None else run.document())
-    results = check_all(parse_history(run.events), parse_faults([]), state, list(CHECKERS))
+    results = check_all(run.inputs(document), list(CHECKERS))
     return {result.name: result.verdict for result in results}
 
 

@@ -6,6 +6,7 @@ from invariants import (
     CHECKERS,
     Anomaly,
     InvariantResult,
+    RunInputs,
     Verdict,
     check_all,
     combine,
@@ -17,7 +18,7 @@ from tests.unit.test_invariants_builders import final_document
 
 VALID, INVALID, UNKNOWN = Verdict.VALID, Verdict.INVALID, Verdict.UNKNOWN
 
-EMPTY_STATE = parse_final_state(final_document())
+EMPTY_RUN = RunInputs([], [], parse_final_state(final_document()))
 
 
 @pytest.mark.parametrize(
@@ -62,24 +63,24 @@ def test_result_accepts_verdict_strings():
 
 
 def test_checker_that_raises_gives_unknown_with_the_exception():
-    def broken(ops, fault_windows, final_state):
+    def broken(run):
         raise KeyError("charge_id")
 
-    result = run_checker("broken", broken, [], [], EMPTY_STATE)
+    result = run_checker("broken", broken, EMPTY_RUN)
 
     assert result.verdict is UNKNOWN
     assert result.error == "KeyError: 'charge_id'"
 
 
 def test_checker_returning_something_else_gives_unknown():
-    result = run_checker("liar", lambda ops, windows, state: "valid", [], [], EMPTY_STATE)
+    result = run_checker("liar", lambda run: "valid", EMPTY_RUN)
 
     assert result.verdict is UNKNOWN
     assert "TypeError" in result.error
 
 
 def test_check_all_runs_named_checkers_in_order():
-    results = check_all([], [], EMPTY_STATE, ["liveness", "no_double_charge"])
+    results = check_all(EMPTY_RUN, ["liveness", "no_double_charge"])
 
     assert [result.name for result in results] == ["liveness", "no_double_charge"]
     assert [result.verdict for result in results] == [UNKNOWN, VALID]
@@ -87,11 +88,11 @@ def test_check_all_runs_named_checkers_in_order():
 
 def test_check_all_refuses_unknown_names_naming_the_known_ones():
     with pytest.raises(ValueError, match="'no_such_thing'") as raised:
-        check_all([], [], EMPTY_STATE, ["liveness", "no_such_thing"])
+        check_all(EMPTY_RUN, ["liveness", "no_such_thing"])
 
     assert all(name in str(raised.value) for name in CHECKERS)
 
 
 def test_check_all_refuses_repeated_names():
     with pytest.raises(ValueError, match="more than once: liveness"):
-        check_all([], [], EMPTY_STATE, ["liveness", "liveness"])
+        check_all(EMPTY_RUN, ["liveness", "liveness"])

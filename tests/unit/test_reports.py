@@ -9,6 +9,7 @@ import pytest
 from invariants import (
     Anomaly,
     InvariantResult,
+    RunInputs,
     Verdict,
     check_all,
     parse_faults,
@@ -33,7 +34,7 @@ def write(run_dir, run: Run, results=None, **overrides):
     final_state = run.final_state()
     if results is None:
         names = ["no_double_charge", "no_lost_write", "liveness"]
-        results = check_all(ops, windows, final_state, names)
+        results = check_all(RunInputs(ops, windows, final_state), names)
     arguments = {
         "run_id": "20240101-baseline-7",
         "scenario": "baseline",

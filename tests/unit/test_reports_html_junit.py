@@ -16,7 +16,7 @@ def report_of(run: Run, *, gaps=(), defects=()) -> dict:
     ops = parse_history(run.events)
     windows = parse_faults(run.fault_events)
     state = run.final_state()
-    results = check_all(ops, windows, state, NAMES)
+    results = check_all(run.inputs(), NAMES)
     provenance = {"git_commit": "0123abc", "defects": list(defects), "scenario": "baseline"}
     report = build_report(
         run_id="r1",
