@@ -16,7 +16,9 @@ import reports
 from faults.kinds import FaultContext
 from faults.nemesis import Nemesis
 from faults.toxiproxy_api import ToxiproxyApi, ToxiproxyError
+from invariants.model.faults import encode_fault_event
 from invariants.model.files import LATEST_LINK
+from invariants.model.history import encode_event
 from scenarios.event_log import EventLog, RunClock
 from scenarios.observe.final_reads import read_final_state, unresolved_or_none
 from scenarios.provenance import PROJECT_ROOT, collect_provenance
@@ -95,8 +97,8 @@ async def drive(
     clock: RunClock,
 ) -> dict:
     """The run's live part; returns the final state (also written to final_state.json)."""
-    history = EventLog(run_dir / invariants.HISTORY_FILE, clock)
-    fault_log = EventLog(run_dir / invariants.FAULTS_FILE, clock)
+    history = EventLog(run_dir / invariants.HISTORY_FILE, clock, encode_event)
+    fault_log = EventLog(run_dir / invariants.FAULTS_FILE, clock, encode_fault_event)
     workload = scenario.workload
     plans = plan_ops(workload, scenario=scenario.name, seed=scenario.seed)
     heal_problems: list[str] = []

@@ -1,8 +1,8 @@
 """Append-only JSONL logs (history.jsonl, faults.jsonl) on one run clock."""
 
-import json
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -23,20 +23,23 @@ class RunClock:
 class EventLog:
     """A JSONL file written line by line as the run goes, so a crash keeps what happened.
 
-    Each record gets the next `index` and the run clock's `time`; lines are flushed to the
-    operating system as they are written.
+    Each record gets the next `index` and the run clock's `time`, and becomes a line through
+    `encode`, the run-file model's encoder of that file (`invariants.model`), which checks it
+    against the contract the checkers read it by; lines are flushed to the operating system as
+    they are written.
     """
 
-    def __init__(self, path: Path, clock: RunClock) -> None:
+    def __init__(self, path: Path, clock: RunClock, encode: Callable[..., bytes]) -> None:
         self.path = path
         self._clock = clock
-        self._file = open(path, "x", encoding="utf-8")  # noqa: SIM115 - closed by close()
+        self._encode = encode
+        self._file = open(path, "xb")  # noqa: SIM115 - closed by close()
         self._next_index = 0
 
     def append(self, record: dict[str, Any]) -> dict[str, Any]:
         """Write one record with its index and time; returns the written record."""
         line = {"index": self._next_index, "time": self._clock.now_ns(), **record}
-        self._file.write(json.dumps(line, separators=(",", ":")) + "\n")
+        self._file.write(self._encode(**line))
         self._file.flush()
         self._next_index += 1
         return line

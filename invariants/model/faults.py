@@ -1,27 +1,17 @@
 """Fault windows: load ``faults.jsonl`` and answer which faults were active at a time."""
 
 from bisect import bisect_right
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
-from types import NoneType
+from typing import Any, Literal
+
+import msgspec
 
 from invariants.model.errors import RunFileError
-from invariants.model.records import Shape, read_jsonl, require_choice
+from invariants.model.records import validation_problem
 
-FAULT_EVENT_TYPES = frozenset({"start", "stop"})
-
-_EVENT_SHAPE = Shape(
-    index=int,
-    time=int,
-    type=str,
-    name=str,
-    fault=str,
-    target=str,
-    params=dict,
-    confirmed=(bool, NoneType),
-    evidence=(dict, NoneType),
-)
+FaultEventType = Literal["start", "stop"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,7 +43,11 @@ def load_faults(path: Path) -> list[FaultWindow]:
 
     >>> windows = load_faults(Path("reports/runs/latest/faults.jsonl"))  # doctest: +SKIP
     """
-    return parse_faults((record for _, record in read_jsonl(path)), source=str(path))
+    with path.open("rb") as lines:
+        return _windows(
+            (_decode_line(line, f"{path}:{number}") for number, line in enumerate(lines, 1)),
+            source=str(path),
+        )
 
 
 def parse_faults(events: Iterable[dict], *, source: str = "faults.jsonl") -> list[FaultWindow]:
@@ -62,10 +56,80 @@ def parse_faults(events: Iterable[dict], *, source: str = "faults.jsonl") -> lis
     A stop without a start, a second start or stop of one name, a stop before its start or a
     stop naming another fault kind or target raises :class:`RunFileError` naming the line.
     """
+    return _windows(
+        (
+            _decode_line(_ENCODER.encode(record), f"{source}:{number}")
+            for number, record in enumerate(events, start=1)
+        ),
+        source=source,
+    )
+
+
+def encode_fault_event(
+    *,
+    index: int,
+    time: int,
+    type: FaultEventType,
+    name: str,
+    fault: str,
+    target: str,
+    params: dict[str, Any],
+    confirmed: bool | None,
+    evidence: dict[str, Any] | None,
+) -> bytes:
+    """One line of ``faults.jsonl`` (with its newline), checked against the contract.
+
+    The nemesis records every fault start and stop through here; a start has ``confirmed``
+    null, a stop says whether the fault's effect was measured.
+    """
+    event = _FaultEvent(type, index, time, name, fault, target, params, confirmed, evidence)
+    if type == "start" and confirmed is not None:
+        raise RunFileError(f"fault event {index}: a start line must have confirmed null")
+    return _ENCODER.encode(event) + b"\n"
+
+
+def encode_faults(windows: Iterable[FaultWindow]) -> Iterator[bytes]:
+    """Lines that read back as ``windows`` (start and stop lines in index order)."""
+    events = []
+    for window in windows:
+        start_evidence = window.evidence if window.stop_index is None else None
+        events.append(
+            _FaultEvent(
+                "start",
+                window.start_index,
+                window.start_ns,
+                window.name,
+                window.fault,
+                window.target,
+                window.params,
+                None,
+                start_evidence,
+            )
+        )
+        if window.stop_index is not None:
+            assert window.stop_ns is not None, "a stopped window has a stop time"
+            events.append(
+                _FaultEvent(
+                    "stop",
+                    window.stop_index,
+                    window.stop_ns,
+                    window.name,
+                    window.fault,
+                    window.target,
+                    window.params,
+                    window.confirmed,
+                    window.evidence,
+                )
+            )
+    for event in sorted(events, key=lambda event: event.index):
+        yield _ENCODER.encode(event) + b"\n"
+
+
+def _windows(events: Iterable["_FaultEvent"], *, source: str) -> list[FaultWindow]:
     windows: dict[str, FaultWindow] = {}
-    for line_number, record in enumerate(events, start=1):
+    for line_number, event in enumerate(events, start=1):
         where = f"{source}:{line_number}"
-        event = _parse_event(record, line_number, where)
+        _check_event(event, line_number, where)
         started = windows.get(event.name)
         if event.type == "start":
             if started is not None:
@@ -131,9 +195,8 @@ class FaultTimeline:
         return tuple(names)
 
 
-@dataclass(frozen=True, slots=True)
-class _FaultEvent:
-    type: str
+class _FaultEvent(msgspec.Struct):
+    type: FaultEventType
     index: int
     time: int
     name: str
@@ -144,16 +207,26 @@ class _FaultEvent:
     evidence: dict | None
 
 
-def _parse_event(record: dict, line_number: int, where: str) -> _FaultEvent:
-    event = _FaultEvent(**_EVENT_SHAPE.pick(record, where))
-    require_choice(record, "type", FAULT_EVENT_TYPES, where)
+_DECODER = msgspec.json.Decoder(_FaultEvent)
+_ENCODER = msgspec.json.Encoder()
+
+
+def _decode_line(line: bytes, where: str) -> _FaultEvent:
+    try:
+        return _DECODER.decode(line)
+    except msgspec.ValidationError as error:
+        raise validation_problem(error, where) from None
+    except msgspec.DecodeError as error:
+        raise RunFileError(f"{where}: not valid JSON ({error})") from None
+
+
+def _check_event(event: _FaultEvent, line_number: int, where: str) -> None:
     if event.index != line_number - 1:
         raise RunFileError(f"{where}: index {event.index} out of order, expected {line_number - 1}")
     if event.time < 0:
         raise RunFileError(f"{where}: time {event.time} is negative")
     if event.type == "start" and event.confirmed is not None:
         raise RunFileError(f"{where}: a start line must have confirmed null")
-    return event
 
 
 def _started(start: _FaultEvent) -> FaultWindow:

@@ -10,132 +10,60 @@ one payment only. Histories written before the field existed leave it out: each 
 own payment (:func:`op_payment`).
 """
 
-from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
-from types import NoneType
-from typing import Literal
+from typing import Any, Literal
+
+import msgspec
 
 from invariants.model.errors import RunFileError
-from invariants.model.records import Shape, gc_paused, read_jsonl, require_choice, shown
-
-# Write functions: their invoke may carry ``payment``, and their key belongs to one payment.
-WRITE_FUNCTIONS = frozenset({"charge", "refund", "payout"})
+from invariants.model.history_values import (
+    EVENT_TYPES,
+    HISTORY_FUNCTIONS,
+    VALUE_TYPES,
+    WRITE_FUNCTIONS,
+)
+from invariants.model.records import gc_paused, shown, validation_problem
 
 OpType = Literal["ok", "fail", "info"]
+EventType = Literal["invoke", "ok", "fail", "info"]
 
-EVENT_TYPES = frozenset({"invoke", "ok", "fail", "info"})
-
-_EVENT_SHAPE = Shape(
-    index=int,
-    time=int,
-    process=int,
-    type=str,
-    f=str,
-    key=str,
-    value=(dict, NoneType),
-    error=(str, NoneType),
-)
+__all__ = ["EVENT_TYPES", "HISTORY_FUNCTIONS", "WRITE_FUNCTIONS"]
 
 
-@dataclass(frozen=True)
-class _ValueRule:
-    """What the value of one (f, type) event must hold: fields, optional fields, choices,
-    currency maps."""
+class _Envelope(msgspec.Struct, gc=False):
+    """One line of the history as read: the value still undecoded, to decode by (f, type)."""
 
-    shape: Shape
-    choices: Mapping[str, frozenset] = field(default_factory=dict)
-    # Fields that map a currency to an integer amount, like a balance's ``available``.
-    amounts_by_currency: tuple[str, ...] = ()
-    # Fields that may be left out (older histories lack them), with their types when present.
-    optional: Mapping[str, type] = field(default_factory=dict)
-
-    def check(self, value: dict, where: str) -> None:
-        self.shape.check(value, where)
-        for name, kind in self.optional.items():
-            if name in value and type(value[name]) is not kind:
-                raise RunFileError(
-                    f"{where}: field {name!r} must be {_OPTIONAL_KIND_NAMES[kind]} when present, "
-                    f"got {shown(value[name])}"
-                )
-        for name, choices in self.choices.items():
-            require_choice(value, name, choices, where)
-        for name in self.amounts_by_currency:
-            for currency, amount in value[name].items():
-                if type(amount) is not int:
-                    raise RunFileError(
-                        f"{where}: field {name!r} must map currencies to integers, got "
-                        f"{currency!r}: {shown(amount)}"
-                    )
+    index: int
+    time: int
+    process: int
+    type: EventType
+    f: str
+    key: str
+    value: msgspec.Raw
+    error: str | None
 
 
-_OPTIONAL_KIND_NAMES = {str: "a string"}
-# The logical payment a write's attempt belongs to (module docstring).
-_PAYMENT = {"payment": str}
-assert set(_PAYMENT.values()) <= set(_OPTIONAL_KIND_NAMES)
+class _Event(msgspec.Struct, gc=False):
+    """One history event with its value checked against its (f, type)'s type."""
 
-# An info, and a fail of a read, says only how the request ended.
-_HTTP_STATUS = _ValueRule(Shape(http_status=int))
+    index: int
+    time: int
+    process: int
+    type: EventType
+    f: str
+    key: str
+    value: dict | None
+    error: str | None
 
-# The value of each event, by (f, type) (DESIGN.md, history contract). Writes (charge, refund,
-# payout) are keyed by their idempotency key; a read is keyed by the key of the write it reads
-# back; a balance read by a key of its own.
-_VALUE_RULES: dict[tuple[str, str], _ValueRule] = {
-    ("charge", "invoke"): _ValueRule(
-        Shape(merchant=str, amount=int, currency=str, card=str, attempt=int), optional=_PAYMENT
-    ),
-    ("charge", "ok"): _ValueRule(Shape(charge_id=str, status=str, amount=int, replayed=bool)),
-    ("charge", "fail"): _ValueRule(
-        Shape(charge_id=(str, NoneType), status=(str, NoneType), http_status=int)
-    ),
-    ("charge", "info"): _HTTP_STATUS,
-    ("refund", "invoke"): _ValueRule(
-        # A null amount refunds what remains of the charge.
-        Shape(merchant=str, charge_id=str, amount=(int, NoneType), currency=str, attempt=int),
-        optional=_PAYMENT,
-    ),
-    ("refund", "ok"): _ValueRule(
-        Shape(refund_id=str, charge_id=str, status=str, amount=int, replayed=bool),
-        choices={"status": frozenset({"succeeded"})},
-    ),
-    ("refund", "fail"): _ValueRule(
-        Shape(refund_id=(str, NoneType), status=(str, NoneType), http_status=int)
-    ),
-    ("refund", "info"): _HTTP_STATUS,
-    ("payout", "invoke"): _ValueRule(
-        Shape(merchant=str, amount=int, currency=str, attempt=int), optional=_PAYMENT
-    ),
-    ("payout", "ok"): _ValueRule(
-        Shape(payout_id=str, status=str, amount=int, replayed=bool),
-        choices={"status": frozenset({"paid"})},
-    ),
-    ("payout", "fail"): _ValueRule(
-        Shape(payout_id=(str, NoneType), status=(str, NoneType), http_status=int)
-    ),
-    ("payout", "info"): _HTTP_STATUS,
-    ("read", "invoke"): _ValueRule(
-        Shape(merchant=str, object=str, id=str),
-        choices={"object": frozenset({"charge", "refund", "payout"})},
-    ),
-    ("read", "ok"): _ValueRule(Shape(id=str, status=str, amount=int)),
-    ("read", "fail"): _HTTP_STATUS,
-    ("read", "info"): _HTTP_STATUS,
-    ("balance", "invoke"): _ValueRule(Shape(merchant=str)),
-    ("balance", "ok"): _ValueRule(
-        Shape(available=dict, pending=dict), amounts_by_currency=("available", "pending")
-    ),
-    ("balance", "fail"): _HTTP_STATUS,
-    ("balance", "info"): _HTTP_STATUS,
+
+_ENVELOPE_DECODER = msgspec.json.Decoder(_Envelope)
+_VALUE_DECODERS = {
+    f_type: msgspec.json.Decoder(value_type | None) for f_type, value_type in VALUE_TYPES.items()
 }
-HISTORY_FUNCTIONS = frozenset(f for f, _ in _VALUE_RULES)
-# Every function has a rule for every event type, so no event goes unchecked.
-assert set(_VALUE_RULES) == {(f, t) for f in HISTORY_FUNCTIONS for t in EVENT_TYPES}
-assert WRITE_FUNCTIONS <= HISTORY_FUNCTIONS
-# Only a write's invoke names a payment.
-assert all(
-    bool(rule.optional) == (t == "invoke" and f in WRITE_FUNCTIONS)
-    for (f, t), rule in _VALUE_RULES.items()
-)
+_ENCODER = msgspec.json.Encoder()
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,7 +101,11 @@ def load_history(path: Path) -> list[Op]:
 
     >>> ops = load_history(Path("reports/runs/latest/history.jsonl"))  # doctest: +SKIP
     """
-    return parse_history((record for _, record in read_jsonl(path)), source=str(path))
+    pairing = _Pairing(str(path))
+    with gc_paused(), path.open("rb") as lines:
+        for line_number, line in enumerate(lines, start=1):
+            pairing.add(line_number, _decode_line(line, f"{path}:{line_number}"))
+        return list(pairing.finish())
 
 
 def parse_history(events: Iterable[dict], *, source: str = "history.jsonl") -> list[Op]:
@@ -190,9 +122,106 @@ def parse_history(events: Iterable[dict], *, source: str = "history.jsonl") -> l
     """
     pairing = _Pairing(source)
     with gc_paused():
-        for line_number, event in enumerate(events, start=1):
-            pairing.add(line_number, event)
+        for line_number, record in enumerate(events, start=1):
+            where = f"{source}:{line_number}"
+            if type(record) is not dict:
+                raise RunFileError(f"{where}: expected a JSON object")
+            # Through JSON, so that a record is held to exactly what a line of the file is.
+            pairing.add(line_number, _decode_line(_ENCODER.encode(record), where))
         return list(pairing.finish())
+
+
+def encode_event(
+    *,
+    index: int,
+    time: int,
+    process: int,
+    type: EventType,
+    f: str,
+    key: str,
+    value: dict[str, Any] | None,
+    error: str | None,
+) -> bytes:
+    """One line of ``history.jsonl`` (with its newline), checked against the contract.
+
+    Writers build every history line here, so that what the checkers read is what was
+    written; a value that breaks the contract raises :class:`RunFileError` before it is
+    written.
+
+    >>> encode_event(index=0, time=5, process=0, type="invoke", f="balance", key="b1",
+    ...              value={"merchant": "acct_1"}, error=None)[:44]
+    b'{"index":0,"time":5,"process":0,"type":"invo'
+    """
+    line = _ENCODER.encode(_Event(index, time, process, type, f, key, value, error)) + b"\n"
+    _decode_line(line, f"history event {index}")
+    return line
+
+
+def encode_history(ops: Iterable[Op]) -> Iterator[bytes]:
+    """The lines of the history ``ops`` were read from, in index order (the inverse of
+    :func:`parse_history`)."""
+    events = []
+    for op in ops:
+        events.append(
+            _Event(
+                op.invoke_index,
+                op.invoke_time,
+                op.process,
+                "invoke",
+                op.f,
+                op.key,
+                op.invoke_value,
+                None,
+            )
+        )
+        if op.completion_index is not None:
+            assert op.completion_time is not None, "a completion has a time"
+            events.append(
+                _Event(
+                    op.completion_index,
+                    op.completion_time,
+                    op.process,
+                    op.type,
+                    op.f,
+                    op.key,
+                    op.completion_value,
+                    op.error,
+                )
+            )
+    for event in sorted(events, key=lambda event: event.index):
+        yield _ENCODER.encode(event) + b"\n"
+
+
+def _decode_line(line: bytes, where: str) -> _Event:
+    try:
+        envelope = _ENVELOPE_DECODER.decode(line)
+    except msgspec.ValidationError as error:
+        raise validation_problem(error, where) from None
+    except msgspec.DecodeError as error:
+        raise RunFileError(f"{where}: not valid JSON ({error})") from None
+    f, event_type = envelope.f, envelope.type
+    decoder = _VALUE_DECODERS.get((f, event_type))
+    if decoder is None:
+        expected = ", ".join(sorted(json.dumps(name) for name in HISTORY_FUNCTIONS))
+        raise RunFileError(f"{where}: field 'f' must be one of {expected}, got {shown(f)}")
+    try:
+        value = decoder.decode(envelope.value)
+    except msgspec.ValidationError as error:
+        raise validation_problem(error, f"{where}: value") from None
+    # An info may carry no value at all (a timeout has no HTTP status); every other event
+    # carries the fields the checkers join on.
+    if value is None and event_type != "info":
+        raise RunFileError(f"{where}: a {f} {event_type} must carry a value object")
+    return _Event(
+        envelope.index,
+        envelope.time,
+        envelope.process,
+        event_type,
+        f,
+        envelope.key,
+        value,
+        envelope.error,
+    )
 
 
 def op_payment(op: Op) -> str:
@@ -240,19 +269,14 @@ class _Pairing:
         # (f, merchant, key) of each write -> its payment and the index of the invoke naming it.
         self._payments: dict[tuple[str, str, str], tuple[str, int]] = {}
 
-    def add(self, line_number: int, event: dict) -> None:
+    def add(self, line_number: int, event: _Event) -> None:
+        index, time, process = event.index, event.time, event.process
+        event_type, f, key, value, error = event.type, event.f, event.key, event.value, event.error
         where = f"{self._source}:{line_number}"
-        _EVENT_SHAPE.check(event, where)
-        require_choice(event, "type", EVENT_TYPES, where)
-        index, time, process = event["index"], event["time"], event["process"]
-        event_type, f, key = event["type"], event["f"], event["key"]
-        value, error = event["value"], event["error"]
         if index != line_number - 1:
             raise RunFileError(f"{where}: index {index} out of order, expected {line_number - 1}")
         if time < 0:
             raise RunFileError(f"{where}: time {time} is negative")
-        require_choice(event, "f", HISTORY_FUNCTIONS, where)
-        _check_value(f, event_type, value, where)
         if event_type == "invoke":
             self._invoke(_Invoke(len(self._slots), process, f, key, index, time, value), where)
             if f in WRITE_FUNCTIONS:
@@ -329,13 +353,3 @@ def _op(
         completion_value=completion_value,
         error=error,
     )
-
-
-def _check_value(f: str, event_type: str, value: dict | None, where: str) -> None:
-    # An info may carry no value at all (a timeout has no HTTP status); every other event
-    # carries the fields the checkers join on.
-    if value is None and event_type == "info":
-        return
-    if value is None:
-        raise RunFileError(f"{where}: a {f} {event_type} must carry a value object")
-    _VALUE_RULES[(f, event_type)].check(value, f"{where}: value")

@@ -2,6 +2,7 @@
 
 import gc
 import json
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -129,3 +130,53 @@ def shown(value: object) -> str:
     """A value as JSON for an error message, cut short: the start is enough to recognize it."""
     text = json.dumps(value)
     return text if len(text) <= _SHOWN_CHARS_MAX else text[:_SHOWN_CHARS_MAX] + "..."
+
+
+# msgspec's names of JSON types, as the errors of this project say them.
+_MSGSPEC_TYPE_NAMES = {
+    "int": "an integer",
+    "str": "a string",
+    "bool": "a boolean",
+    "object": "an object",
+    "array": "a list",
+    "null": "null",
+    "float": "a number",
+}
+_MSGSPEC_ERROR = re.compile(r"(?P<problem>.*?)(?: - at `\$(?P<path>[^`]*)`)?", re.S)
+_FIELD_PATH = re.compile(r"(?P<container>.*)\.(?P<field>[A-Za-z_][A-Za-z0-9_]*)")
+
+
+def validation_problem(error: Exception, where: str) -> RunFileError:
+    """A msgspec decode or validation error as this project says it: ``where``, the row
+    (``refunds[3]``) and the field, e.g. ``final_state.json: refunds[3]: field 'amount' must be
+    an integer, got a string``."""
+    match = _MSGSPEC_ERROR.fullmatch(str(error))
+    assert match is not None, "the pattern matches any text"
+    problem, path = match["problem"], match["path"] or ""
+    missing = re.fullmatch(r"Object missing required field `(.+)`", problem)
+    if missing:
+        return RunFileError(f"{_located(where, path)}missing field {missing[1]!r}")
+    field_path = _FIELD_PATH.fullmatch(path)
+    if field_path is None:
+        return RunFileError(f"{_located(where, path)}{_said(problem)}")
+    subject = f"{_located(where, field_path['container'])}field {field_path['field']!r}"
+    return RunFileError(f"{subject} {_said(problem, as_predicate=True)}")
+
+
+def _located(where: str, container: str) -> str:
+    container = container.lstrip(".")
+    return f"{where}: {container}: " if container else f"{where}: "
+
+
+def _said(problem: str, *, as_predicate: bool = False) -> str:
+    expected = re.fullmatch(r"Expected `(.+)`, got `(.+)`", problem)
+    if expected:
+        wanted = " or ".join(
+            _MSGSPEC_TYPE_NAMES.get(name, name) for name in expected[1].split(" | ")
+        )
+        got = _MSGSPEC_TYPE_NAMES.get(expected[2], expected[2])
+        return f"must be {wanted}, got {got}" if as_predicate else f"expected {wanted}, got {got}"
+    invalid = re.fullmatch(r"Invalid enum value (.+)", problem)
+    if invalid:
+        return f"must be one of the values the contract names, got {invalid[1]}"
+    return problem[:1].lower() + problem[1:]

@@ -142,7 +142,7 @@ def test_line_that_is_not_one_object_names_the_line(tmp_path, line):
         ([event(0, 1, "invoke"), event(1, 1, "fail")], "a fail must name its error"),
         ([event(0, 1, "invoke", time=-1)], "time -1 is negative"),
         ([event(0, 1, "start")], "field 'type' must be one of"),
-        ([event(0, True, "invoke")], "field 'process' must be an integer, got true"),
+        ([event(0, True, "invoke")], "field 'process' must be an integer, got a boolean"),
         ([{"index": 0, "time": 0, "process": 1, "type": "invoke"}], "missing field 'f'"),
         ([event(0, 1, "invoke", f="charge", value={"amount": 5})], "value: missing field"),
         ([event(0, 1, "invoke", f="charge", value=None)], "a charge invoke must carry a value"),
@@ -191,7 +191,7 @@ def completed(f, invoke_value, completion_type, completion_value, error=None):
     [
         (
             [event(0, 1, "invoke", f="refund", value=REFUND_INVOKE | {"amount": "all"})],
-            "value: field 'amount' must be an integer or null, got \"all\"",
+            "value: field 'amount' must be an integer or null, got a string",
         ),
         (
             [event(0, 1, "invoke", f="refund", value={"merchant": "acct_1", "amount": 5})],
@@ -199,7 +199,7 @@ def completed(f, invoke_value, completion_type, completion_value, error=None):
         ),
         (
             completed("refund", REFUND_INVOKE, "ok", REFUND_OK | {"status": "pending"}),
-            'value: field \'status\' must be one of "succeeded", got "pending"',
+            "value: field 'status' must be one of the values the contract names, got 'pending'",
         ),
         (
             completed("refund", REFUND_INVOKE, "fail", {"http_status": 400}, "amount_too_large"),
@@ -207,7 +207,7 @@ def completed(f, invoke_value, completion_type, completion_value, error=None):
         ),
         (
             completed("payout", PAYOUT_INVOKE, "ok", PAYOUT_OK | {"status": "succeeded"}),
-            'value: field \'status\' must be one of "paid", got "succeeded"',
+            "value: field 'status' must be one of the values the contract names, got 'succeeded'",
         ),
         (
             completed("payout", PAYOUT_INVOKE, "fail", None, "balance_insufficient"),
@@ -215,7 +215,7 @@ def completed(f, invoke_value, completion_type, completion_value, error=None):
         ),
         (
             [event(0, 1, "invoke", f="payout", value=PAYOUT_INVOKE | {"amount": 7.5})],
-            "value: field 'amount' must be an integer, got 7.5",
+            "value: field 'amount' must be an integer, got a number",
         ),
         (
             [event(0, 1, "invoke", f="read", value=READ_INVOKE | {"object": "customer"})],
@@ -229,11 +229,11 @@ def completed(f, invoke_value, completion_type, completion_value, error=None):
             completed(
                 "balance", BALANCE_VALUES["invoke"], "ok", BALANCE_OK | {"pending": {"usd": "5"}}
             ),
-            "value: field 'pending' must map currencies to integers, got 'usd': \"5\"",
+            "value: pending[...]: expected an integer, got a string",
         ),
         (
             completed("balance", BALANCE_VALUES["invoke"], "ok", BALANCE_OK | {"pending": 3}),
-            "value: field 'pending' must be an object, got 3",
+            "value: field 'pending' must be an object, got an integer",
         ),
         ([event(0, 1, "invoke", value=None)], "a balance invoke must carry a value object"),
         ([event(0, 1, "invoke", f="capture")], "field 'f' must be one of"),
@@ -307,11 +307,11 @@ def test_writes_name_their_payment_and_older_histories_without_it_still_load():
     [
         (
             [event(0, 1, "invoke", "k", f="charge", value=CHARGE_INVOKE | {"payment": 5})],
-            "value: field 'payment' must be a string when present, got 5",
+            "value: field 'payment' must be a string, got an integer",
         ),
         (
             [event(0, 1, "invoke", "r", f="refund", value=REFUND_INVOKE | {"payment": None})],
-            "value: field 'payment' must be a string when present, got null",
+            "value: field 'payment' must be a string, got null",
         ),
         (
             [

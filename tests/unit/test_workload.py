@@ -6,7 +6,8 @@ from collections import Counter
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from invariants.model.history import load_history, op_payment
+from invariants.model.files import HISTORY_FILE
+from invariants.model.history import encode_event, load_history, op_payment
 from scenarios.event_log import EventLog, RunClock
 from scenarios.scenario import RetryPolicy, Workload
 from scenarios.workload.classify import classify_balance, classify_read, classify_write
@@ -214,7 +215,7 @@ def _run_client(tmp_path, payments: HeldPayments, retry: RetryPolicy, **workload
     async def scenario():
         async with TestServer(payments.app()) as server:
             clock = RunClock()
-            history = EventLog(tmp_path / "history.jsonl", clock)
+            history = EventLog(tmp_path / HISTORY_FILE, clock, encode_event)
             client = WorkloadClient(
                 client=1,
                 api_url=str(server.make_url("")).rstrip("/"),
