@@ -19,6 +19,7 @@ from faults.toxiproxy_api import ToxiproxyApi, ToxiproxyError
 from invariants.model.faults import encode_fault_event
 from invariants.model.files import LATEST_LINK
 from invariants.model.history import encode_event
+from invariants.model.provenance import encode_provenance
 from scenarios.event_log import EventLog, RunClock
 from scenarios.observe.final_reads import read_final_state, unresolved_or_none
 from scenarios.provenance import PROJECT_ROOT, collect_provenance
@@ -231,7 +232,7 @@ def run_campaign(
         scenario_name=scenario.name,
         seed=scenario.seed,
         names=list(scenario.invariants),
-        provenance=provenance,
+        provenance=encode_provenance(provenance),
         duration_s=clock.now_s(),
     )
     return CampaignOutcome(run_dir, verdict, reports.exit_code(verdict), report)

@@ -6,6 +6,8 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+from invariants.model.provenance import Provenance
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 # git and postgres --version answer at once; a hang here must not stall a run.
 COMMAND_TIMEOUT_S = 10
@@ -50,17 +52,19 @@ def postgres_version(bindir: Path) -> str | None:
 
 def collect_provenance(
     *, scenario: Any, seed: int, defects: list[str], postgres_bindir: Path | None
-) -> dict[str, Any]:
+) -> Provenance:
     """Everything needed to tell what ran: enough to reproduce it with the same seed."""
     postgres = postgres_version(postgres_bindir) if postgres_bindir else None
-    return {
-        **source_provenance(),
-        "scenario": scenario.name,
-        "scenario_file": scenario.source_path,
-        "scenario_sha256": scenario.source_sha256,
-        "seed": seed,
-        "defects": defects,
-        "config": {
+    source = source_provenance()
+    return Provenance(
+        git_commit=source["git_commit"],
+        git_dirty=source["git_dirty"],
+        scenario=scenario.name,
+        scenario_file=scenario.source_path,
+        scenario_sha256=scenario.source_sha256,
+        seed=seed,
+        defects=defects,
+        config={
             "workload": {
                 "clients": scenario.workload.clients,
                 "rate_per_s": scenario.workload.rate_per_s,
@@ -72,9 +76,9 @@ def collect_provenance(
             "invariants": list(scenario.invariants),
             "backend": "local",
         },
-        "tools": {
+        tools={
             "python": platform.python_version(),
             "postgres": postgres,
             **{package: _version(package) for package in PACKAGES},
         },
-    }
+    )
