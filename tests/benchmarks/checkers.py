@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 import invariants
+from invariants.model.history import encode_event
 
 MERCHANTS = 8
 AMOUNT = 1000
@@ -39,17 +40,18 @@ class SyntheticRun:
     def op(self, f: str, key: str, invoke: dict, ok: dict) -> None:
         process = self.index % 64
         for kind, value in (("invoke", invoke), ("ok", ok)):
-            event = {
-                "index": self.index,
-                "time": self.index * OP_NS,
-                "process": process,
-                "type": kind,
-                "f": f,
-                "key": key,
-                "value": value,
-                "error": None,
-            }
-            self.history.write(json.dumps(event) + "\n")
+            self.history.write(
+                encode_event(
+                    index=self.index,
+                    time=self.index * OP_NS,
+                    process=process,
+                    type=kind,
+                    f=f,
+                    key=key,
+                    value=value,
+                    error=None,
+                )
+            )
             self.index += 1
 
     def account(self, merchant: str | None, kind: str) -> dict:
@@ -158,7 +160,7 @@ def _debit(run: SyntheticRun, number: int, charge_number: int) -> None:
 
 def write_run(run_dir: Path, op_count: int) -> None:
     """A correct run of about `op_count` ops in `run_dir`."""
-    with (run_dir / invariants.HISTORY_FILE).open("w") as history:
+    with (run_dir / invariants.HISTORY_FILE).open("wb") as history:
         run = SyntheticRun(history)
         charges = 0
         for block in range(op_count // (len(PATTERN) + 1)):
