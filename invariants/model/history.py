@@ -12,7 +12,6 @@ own payment (:func:`op_payment`).
 
 import json
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -66,8 +65,7 @@ _VALUE_DECODERS = {
 _ENCODER = msgspec.json.Encoder()
 
 
-@dataclass(frozen=True, slots=True)
-class Op:
+class Op(msgspec.Struct, frozen=True, gc=False):
     """One operation: an invoke paired with its completion.
 
     ``type`` is the completion's type; an invoke never completed by the end of the history is
@@ -104,7 +102,7 @@ def load_history(path: Path) -> list[Op]:
     pairing = _Pairing(str(path))
     with gc_paused(), path.open("rb") as lines:
         for line_number, line in enumerate(lines, start=1):
-            pairing.add(line_number, _decode_line(line, f"{path}:{line_number}"))
+            pairing.add(line_number, _decode_line(line, pairing.source, line_number))
         return list(pairing.finish())
 
 
@@ -123,11 +121,10 @@ def parse_history(events: Iterable[dict], *, source: str = "history.jsonl") -> l
     pairing = _Pairing(source)
     with gc_paused():
         for line_number, record in enumerate(events, start=1):
-            where = f"{source}:{line_number}"
             if type(record) is not dict:
-                raise RunFileError(f"{where}: expected a JSON object")
+                raise RunFileError(f"{source}:{line_number}: expected a JSON object")
             # Through JSON, so that a record is held to exactly what a line of the file is.
-            pairing.add(line_number, _decode_line(_ENCODER.encode(record), where))
+            pairing.add(line_number, _decode_line(_ENCODER.encode(record), source, line_number))
         return list(pairing.finish())
 
 
@@ -153,7 +150,7 @@ def encode_event(
     b'{"index":0,"time":5,"process":0,"type":"invo'
     """
     line = _ENCODER.encode(_Event(index, time, process, type, f, key, value, error)) + b"\n"
-    _decode_line(line, f"history event {index}")
+    _decode_line(line, "history event", index)
     return line
 
 
@@ -192,26 +189,29 @@ def encode_history(ops: Iterable[Op]) -> Iterator[bytes]:
         yield _ENCODER.encode(event) + b"\n"
 
 
-def _decode_line(line: bytes, where: str) -> _Event:
+def _decode_line(line: bytes, source: str, line_number: int) -> _Event:
+    # ``source:line_number`` is only spelled out for an error: a million lines have none.
     try:
         envelope = _ENVELOPE_DECODER.decode(line)
     except msgspec.ValidationError as error:
-        raise validation_problem(error, where) from None
+        raise validation_problem(error, f"{source}:{line_number}") from None
     except msgspec.DecodeError as error:
-        raise RunFileError(f"{where}: not valid JSON ({error})") from None
+        raise RunFileError(f"{source}:{line_number}: not valid JSON ({error})") from None
     f, event_type = envelope.f, envelope.type
     decoder = _VALUE_DECODERS.get((f, event_type))
     if decoder is None:
         expected = ", ".join(sorted(json.dumps(name) for name in HISTORY_FUNCTIONS))
-        raise RunFileError(f"{where}: field 'f' must be one of {expected}, got {shown(f)}")
+        raise RunFileError(
+            f"{source}:{line_number}: field 'f' must be one of {expected}, got {shown(f)}"
+        )
     try:
         value = decoder.decode(envelope.value)
     except msgspec.ValidationError as error:
-        raise validation_problem(error, f"{where}: value") from None
+        raise validation_problem(error, f"{source}:{line_number}: value") from None
     # An info may carry no value at all (a timeout has no HTTP status); every other event
     # carries the fields the checkers join on.
     if value is None and event_type != "info":
-        raise RunFileError(f"{where}: a {f} {event_type} must carry a value object")
+        raise RunFileError(f"{source}:{line_number}: a {f} {event_type} must carry a value object")
     return _Event(
         envelope.index,
         envelope.time,
@@ -245,8 +245,7 @@ def ops_by_key(ops: Iterable[Op]) -> dict[str, list[Op]]:
     return groups
 
 
-@dataclass(frozen=True, slots=True)
-class _Invoke:
+class _Invoke(msgspec.Struct, frozen=True, gc=False):
     slot: int
     process: int
     f: str
@@ -260,7 +259,7 @@ class _Pairing:
     """Pairs completions with invokes while checking the history's preconditions."""
 
     def __init__(self, source: str) -> None:
-        self._source = source
+        self.source = source
         # One slot per invoke, filled when its completion arrives, so ops stay in invoke order.
         self._slots: list[Op | None] = []
         self._outstanding: dict[int, _Invoke] = {}
@@ -272,17 +271,20 @@ class _Pairing:
     def add(self, line_number: int, event: _Event) -> None:
         index, time, process = event.index, event.time, event.process
         event_type, f, key, value, error = event.type, event.f, event.key, event.value, event.error
-        where = f"{self._source}:{line_number}"
-        if index != line_number - 1:
+        if index != line_number - 1 or time < 0:
+            where = f"{self.source}:{line_number}"
+            if time < 0:
+                raise RunFileError(f"{where}: time {time} is negative")
             raise RunFileError(f"{where}: index {index} out of order, expected {line_number - 1}")
-        if time < 0:
-            raise RunFileError(f"{where}: time {time} is negative")
         if event_type == "invoke":
-            self._invoke(_Invoke(len(self._slots), process, f, key, index, time, value), where)
+            self._invoke(
+                _Invoke(len(self._slots), process, f, key, index, time, value), line_number
+            )
             if f in WRITE_FUNCTIONS:
                 assert value is not None, "a write invoke carries a value (checked above)"
-                self._one_payment_per_key(f, key, value, index, where)
+                self._one_payment_per_key(f, key, value, index, line_number)
             return
+        where = f"{self.source}:{line_number}"
         if event_type == "fail" and error is None:
             raise RunFileError(f"{where}: a fail must name its error")
         invoke = self._outstanding.pop(process, None)
@@ -306,26 +308,31 @@ class _Pairing:
             assert op is not None, "every slot is filled by a completion or by finish()"
             yield op
 
-    def _one_payment_per_key(self, f: str, key: str, value: dict, index: int, where: str) -> None:
+    def _one_payment_per_key(
+        self, f: str, key: str, value: dict, index: int, line_number: int
+    ) -> None:
         payment = value.get("payment", key)
         first = self._payments.setdefault((f, value["merchant"], key), (payment, index))
         if first[0] != payment:
             raise RunFileError(
-                f"{where}: {f} key {key!r} names payment {payment!r}, but the invoke at index "
+                f"{self.source}:{line_number}: {f} key {key!r} names payment {payment!r}, "
+                f"but the invoke at index "
                 f"{first[1]} named payment {first[0]!r}: a key belongs to one payment"
             )
 
-    def _invoke(self, invoke: _Invoke, where: str) -> None:
+    def _invoke(self, invoke: _Invoke, line_number: int) -> None:
         outstanding = self._outstanding.get(invoke.process)
         if outstanding is not None:
             raise RunFileError(
-                f"{where}: process {invoke.process} invokes while its op invoked at index "
+                f"{self.source}:{line_number}: process {invoke.process} invokes while its op "
+                f"invoked at index "
                 f"{outstanding.index} is outstanding"
             )
         retired_at = self._retired.get(invoke.process)
         if retired_at is not None:
             raise RunFileError(
-                f"{where}: process {invoke.process} was retired by the info at index "
+                f"{self.source}:{line_number}: process {invoke.process} was retired by the "
+                f"info at index "
                 f"{retired_at}; a retry must use a new process"
             )
         self._outstanding[invoke.process] = invoke
