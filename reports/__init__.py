@@ -14,8 +14,10 @@ from reports.atomic import write_atomic
 from reports.exit_codes import (
     EXIT_HARNESS_ERROR,
     EXIT_INVALID,
+    EXIT_SAME_VERDICT,
     EXIT_UNKNOWN,
     EXIT_VALID,
+    EXIT_VERDICTS_DIFFER,
     exit_code,
 )
 from reports.junit_xml import render_junit
@@ -33,8 +35,10 @@ from reports.summary_md import render_summary
 __all__ = [
     "EXIT_HARNESS_ERROR",
     "EXIT_INVALID",
+    "EXIT_SAME_VERDICT",
     "EXIT_UNKNOWN",
     "EXIT_VALID",
+    "EXIT_VERDICTS_DIFFER",
     "HTML_FILE",
     "JUNIT_FILE",
     "MANIFEST_FILE",

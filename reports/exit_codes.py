@@ -7,6 +7,9 @@ EXIT_INVALID = 1
 EXIT_UNKNOWN = 2
 # Not a verdict: the harness itself failed (bad scenario, broken run file, crash).
 EXIT_HARNESS_ERROR = 3
+# `paychaos compare`: whether two runs ended with the same overall verdict.
+EXIT_SAME_VERDICT = 0
+EXIT_VERDICTS_DIFFER = 1
 
 _EXIT_CODES = {
     Verdict.VALID: EXIT_VALID,

@@ -1,9 +1,12 @@
-"""The `paychaos` command: run a campaign, keep a topology up, re-check a stored run.
+"""The `paychaos` command: run a campaign, sweep scenarios x seeds, keep a topology up,
+re-check or compare stored runs.
 
-Exit codes: 0 valid, 1 invalid, 2 unknown, 3 harness error (bad input, deployment failure).
+Exit codes: 0 valid, 1 invalid, 2 unknown, 3 harness error (bad input, deployment failure,
+interrupted); `compare`: 0 same verdict, 1 verdicts differ, 3 unreadable run.
 """
 
 import argparse
+import functools
 import json
 import logging
 import os
@@ -18,15 +21,18 @@ import invariants
 import reports
 from faults.proxy import DEFAULT_HOST, DEFAULT_PORT, CannotListen, serve_until_stopped
 from faults.proxy.address import parse_port
-from scenarios import mutants
+from reports import EXIT_HARNESS_ERROR
+from reports import compare as comparing
+from reports.campaign_report import CAMPAIGN_FILE, render_campaign_md
+from scenarios import mutants, sweep
 from scenarios.bench import BenchError, BenchSettings, run_bench
 from scenarios.campaign import RUNS_ROOT, check_and_report, new_run_dir, point_latest, run_campaign
+from scenarios.progress import run_progress
 from scenarios.scenario import ScenarioError, load_scenario
 from system_under_test.defects import UnknownDefectError, defects_from_environment
 from system_under_test.deploy.errors import DeployError
 from system_under_test.deploy.local import LocalTopology
 
-EXIT_HARNESS_ERROR = 3
 UP_STATE_FILE_NAME = "up.json"
 # `paychaos down` waits this long for the `up` process to tear its topology down.
 DOWN_TIMEOUT_S = 60.0
@@ -59,11 +65,13 @@ def command_run(arguments: argparse.Namespace) -> int:
     outcome = run_campaign(
         scenario, defects=defects, runs_root=runs_root, proxy_api_port=arguments.proxy_api_port
     )
-    _print_summary(outcome.report)
+    if not arguments.quiet:
+        _print_summary(outcome.report)
     print(f"verdict: {outcome.verdict}")
-    print(f"report: {outcome.run_dir / 'report.json'}")
-    print(f"summary: {outcome.run_dir / 'summary.md'}")
-    print(f"wall time: {time.monotonic() - started:.1f} s")
+    print(f"report: {outcome.run_dir / reports.REPORT_FILE}")
+    if not arguments.quiet:
+        print(f"summary: {outcome.run_dir / reports.SUMMARY_FILE}")
+        print(f"wall time: {time.monotonic() - started:.1f} s")
     return outcome.exit_code
 
 
@@ -107,10 +115,54 @@ def command_analyze(arguments: argparse.Namespace) -> int:
     except (OSError, invariants.RunFileError) as error:
         raise HarnessError(f"cannot analyze {run_dir}: {error}") from None
     print(f"verdict: {verdict}")
-    for gap in report.get("gaps", []):
-        print(f"incomplete run: {gap}")
-    print(f"report: {run_dir / 'report.json'}")
+    if not arguments.quiet:
+        for gap in report.get("gaps", []):
+            print(f"incomplete run: {gap}")
+    print(f"report: {run_dir / reports.REPORT_FILE}")
     return reports.exit_code(verdict)
+
+
+def command_campaign(arguments: argparse.Namespace) -> int:
+    """Run each scenario with each seed; exit with the combined verdict of every run."""
+    scenarios = sweep.plan(
+        arguments.scenarios, seeds=arguments.seeds, seed_count=arguments.seed_count
+    )
+    defects = _defects()
+    campaign_dir = sweep.new_campaign_dir(Path(arguments.runs_dir))
+    run_one = functools.partial(run_campaign, defects=defects)
+    with run_progress(len(scenarios), "campaign", quiet=arguments.quiet) as progress:
+        outcome = sweep.run_sweep(
+            scenarios, campaign_dir, run_one=run_one, progress=progress, defects=defects
+        )
+    if not arguments.quiet:
+        print(render_campaign_md(outcome.document))
+    verdict = outcome.document["verdict"]
+    print(f"verdict: {verdict}")
+    print(f"campaign: {campaign_dir / CAMPAIGN_FILE}")
+    if outcome.interrupted:
+        # As for `run`: a stopped campaign is a harness outcome, not a verdict on the system.
+        print(
+            f"paychaos: interrupted after {outcome.document['finished']} of "
+            f"{outcome.document['planned']} runs; everything started was stopped",
+            file=sys.stderr,
+        )
+        return EXIT_HARNESS_ERROR
+    return reports.exit_code(verdict)
+
+
+def command_compare(arguments: argparse.Namespace) -> int:
+    """Print two stored runs side by side; exit 0 if their verdicts are equal, else 1."""
+    try:
+        first = comparing.load_stored_run(Path(arguments.run_a))
+        second = comparing.load_stored_run(Path(arguments.run_b))
+    except comparing.CompareError as error:
+        raise HarnessError(str(error)) from None
+    comparison = comparing.compare_runs(first, second)
+    if arguments.quiet:
+        print(comparing.verdict_line(comparison))
+    else:
+        print("\n".join(comparing.render_comparison(comparison)))
+    return comparison.exit_code
 
 
 def command_up(arguments: argparse.Namespace) -> int:
@@ -199,16 +251,22 @@ def command_mutants(arguments: argparse.Namespace) -> int:
         names = [name.strip() for name in arguments.only.split(",") if name.strip()]
     try:
         chosen = mutants.choose(names)
-        matrix_dir, rows = mutants.run_matrix(
-            chosen, Path(arguments.runs_dir), progress=lambda line: print(line, flush=True)
-        )
+        total = mutants.run_count(chosen)
+        with run_progress(total, "mutants", quiet=arguments.quiet) as progress:
+            matrix_dir, rows = mutants.run_matrix(
+                chosen, Path(arguments.runs_dir), progress=progress.done
+            )
     except mutants.MatrixError as error:
         raise HarnessError(str(error)) from None
     table = mutants.markdown(rows)
     reports.write_atomic(matrix_dir / "mutants.md", table)
-    print(table)
+    passed = all(row.passed for row in rows)
+    if arguments.quiet:
+        print(f"mutants: {'passed' if passed else 'failed'}")
+    else:
+        print(table)
     print(f"matrix: {matrix_dir / mutants.MATRIX_FILE}")
-    return 0 if all(row.passed for row in rows) else 1
+    return 0 if passed else 1
 
 
 def _rates(text: str) -> tuple[float, ...]:
@@ -226,6 +284,35 @@ def _counts(text: str) -> tuple[int, ...]:
     if not parts or not all(part.isdigit() and int(part) >= 1 for part in parts):
         raise argparse.ArgumentTypeError(f"{text!r} must be whole numbers of at least 1")
     return tuple(int(part) for part in parts)
+
+
+def _scenario_list(text: str) -> list[str]:
+    names = [part.strip() for part in text.split(",") if part.strip()]
+    if not names:
+        raise argparse.ArgumentTypeError(f"{text!r} names no scenario")
+    return names
+
+
+def _seeds(text: str) -> tuple[int, ...]:
+    parts = [part.strip() for part in text.split(",") if part.strip()]
+    if not parts or not all(part.isdigit() for part in parts):
+        raise argparse.ArgumentTypeError(f"seeds {text!r} must be whole numbers, e.g. 7,8")
+    return tuple(dict.fromkeys(int(part) for part in parts))
+
+
+def _at_least_one(text: str) -> int:
+    if not text.strip().isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} must be a whole number of at least 1")
+    return int(text)
+
+
+def _add_quiet(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "-q",
+        "--quiet",
+        action="store_true",
+        help="print only the verdict line(s) CI needs; errors still go to stderr",
+    )
 
 
 def command_bench(arguments: argparse.Namespace) -> int:
@@ -261,6 +348,49 @@ class _ArgumentParser(argparse.ArgumentParser):
         self.exit(EXIT_HARNESS_ERROR, f"{self.prog}: error: {message} (see --help)\n")
 
 
+def _add_campaign(commands: argparse._SubParsersAction) -> None:
+    campaign = commands.add_parser(
+        "campaign",
+        help="each scenario with each seed, one after the other; one aggregate report",
+        description="Run each scenario with each seed, one after the other, and write "
+        "campaign.json and campaign.md under RUNS_DIR/campaigns/. Exit code: the combined "
+        "verdict (0 valid, 1 invalid, 2 unknown); 3 on bad input or when interrupted (the "
+        "finished runs are still aggregated).",
+    )
+    campaign.add_argument(
+        "--scenarios",
+        type=_scenario_list,
+        default=[sweep.ALL_SCENARIOS],
+        help="comma-separated bundled names or YAML paths, or `all` (default: all)",
+    )
+    seeds = campaign.add_mutually_exclusive_group()
+    seeds.add_argument("--seeds", type=_seeds, help="comma-separated seeds for every scenario")
+    seeds.add_argument(
+        "--seed-count",
+        type=_at_least_one,
+        default=1,
+        help="each scenario's own seed and the N-1 after it (default %(default)s)",
+    )
+    campaign.add_argument("--runs-dir", default=str(RUNS_ROOT), help="where the campaign goes")
+    _add_quiet(campaign)
+    campaign.set_defaults(handler=command_campaign)
+
+
+def _add_compare(commands: argparse._SubParsersAction) -> None:
+    compare = commands.add_parser(
+        "compare",
+        help="two stored runs side by side; exit 0 if their verdicts are equal, 1 if not",
+        description="Compare two run directories from their report.json: verdicts, "
+        "invariants and anomalies, op counts, faults confirmed, provenance. Exit code: 0 "
+        "when both runs have the same overall verdict, 1 when they differ, 3 when a "
+        "directory or its report.json is missing or broken.",
+    )
+    compare.add_argument("run_a", help="the first run directory")
+    compare.add_argument("run_b", help="the second run directory")
+    _add_quiet(compare)
+    compare.set_defaults(handler=command_compare)
+
+
 def parser() -> argparse.ArgumentParser:
     top = _ArgumentParser(prog="paychaos", description=__doc__)
     top.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
@@ -271,11 +401,16 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--seed", type=int, help="override the scenario's seed")
     run.add_argument("--proxy-api-port", type=int, default=0, help="fault proxy API port")
     run.add_argument("--runs-dir", default=str(RUNS_ROOT), help="where run directories go")
+    _add_quiet(run)
     run.set_defaults(handler=command_run)
 
     analyze = commands.add_parser("analyze", help="re-check a stored run without re-running it")
     analyze.add_argument("run_dir", help="a run directory, e.g. reports/runs/latest")
+    _add_quiet(analyze)
     analyze.set_defaults(handler=command_analyze)
+
+    _add_campaign(commands)
+    _add_compare(commands)
 
     up = commands.add_parser("up", help="start the local topology and keep it until Ctrl-C")
     up.add_argument("--proxy-api-port", type=int, default=8474, help="fault proxy API port")
@@ -330,6 +465,7 @@ def parser() -> argparse.ArgumentParser:
     )
     matrix.add_argument("--only", help="comma-separated defects to run (default: all)")
     matrix.add_argument("--runs-dir", default=str(RUNS_ROOT), help="where the matrix goes")
+    _add_quiet(matrix)
     matrix.set_defaults(handler=command_mutants)
 
     proxy = commands.add_parser(

@@ -78,6 +78,11 @@ def choose(names: Iterable[str] | None) -> dict[str, Mutant]:
     return chosen
 
 
+def run_count(mutants: dict[str, Mutant]) -> int:
+    """How many runs `run_matrix` makes: each defect, then the correct system once per scenario."""
+    return len(mutants) + len({mutant.scenario for mutant in mutants.values()})
+
+
 def run_matrix(
     mutants: dict[str, Mutant], runs_root: Path, *, progress=print
 ) -> tuple[Path, list[MatrixRow]]:
