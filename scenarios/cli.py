@@ -21,6 +21,7 @@ import invariants
 import reports
 from faults.proxy import DEFAULT_HOST, DEFAULT_PORT, CannotListen, serve_until_stopped
 from faults.proxy.address import parse_port
+from invariants.model.provenance import encode_provenance, parse_provenance
 from reports import EXIT_HARNESS_ERROR
 from reports import compare as comparing
 from reports.campaign_report import CAMPAIGN_FILE, render_campaign_md
@@ -100,7 +101,7 @@ def command_analyze(arguments: argparse.Namespace) -> int:
         previous = json.loads((run_dir / reports.REPORT_FILE).read_text())
     except (OSError, ValueError):
         previous = {}
-    provenance = previous.get("provenance", {})
+    provenance = _stored_provenance(previous, run_dir)
     duration_s = float(previous.get("stats", {}).get("duration_s", 0.0))
     try:
         verdict, report = check_and_report(
@@ -120,6 +121,16 @@ def command_analyze(arguments: argparse.Namespace) -> int:
             print(f"incomplete run: {gap}")
     print(f"report: {run_dir / reports.REPORT_FILE}")
     return reports.exit_code(verdict)
+
+
+def _stored_provenance(report: dict, run_dir: Path) -> dict:
+    """The stored report's provenance, read through the run-file model; without a readable
+    one the re-check still runs, and says so."""
+    try:
+        return encode_provenance(parse_provenance(report.get("provenance")))
+    except invariants.RunFileError as error:
+        print(f"no readable provenance in {run_dir / reports.REPORT_FILE}: {error}")
+        return {}
 
 
 def command_campaign(arguments: argparse.Namespace) -> int:

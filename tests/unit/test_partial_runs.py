@@ -4,9 +4,12 @@ error while it has a history."""
 import json
 
 from invariants import FAULTS_FILE, FINAL_STATE_FILE, HISTORY_FILE
+from invariants.model.files import REPORT_FILE
+from invariants.model.provenance import encode_provenance
 from scenarios.campaign import check_and_report
 from scenarios.cli import main
 from tests.unit.test_invariants_builders import clean_run
+from tests.unit.test_run_file_model import PROVENANCE
 
 NAMES = [
     "no_double_charge",
@@ -107,3 +110,30 @@ def test_analyze_without_a_history_is_a_harness_error(tmp_path, capsys):
     run_dir = write_run(tmp_path / "run", history=False)
     assert main(["analyze", str(run_dir)]) == 3
     assert "no history" in capsys.readouterr().err
+
+
+def test_analyze_keeps_the_stored_provenance_and_reproduces_the_verdict(tmp_path, capsys):
+    run_dir = write_run(tmp_path / "run")
+    stored = encode_provenance(PROVENANCE)
+    verdict, _ = check_and_report(
+        run_dir,
+        run_id="run",
+        scenario_name="baseline",
+        seed=7,
+        names=NAMES,
+        provenance=stored,
+        duration_s=1.0,
+    )
+
+    assert main(["analyze", str(run_dir)]) == 0
+    report = json.loads((run_dir / REPORT_FILE).read_text())
+    assert verdict == report["verdict"] == "valid"
+    assert report["provenance"] == stored
+
+
+def test_analyze_with_a_broken_stored_provenance_says_so_and_still_checks(tmp_path, capsys):
+    run_dir = write_run(tmp_path / "run")
+    (run_dir / REPORT_FILE).write_text(json.dumps({"provenance": {"seed": "seven"}}))
+
+    assert main(["analyze", str(run_dir)]) == 0
+    assert "no readable provenance" in capsys.readouterr().out
