@@ -36,6 +36,7 @@ from invariants.model.final_state import (
     NetworkRefund,
     Payout,
     Refund,
+    Transition,
     load_final_state,
     parse_final_state,
 )
@@ -100,6 +101,7 @@ __all__ = [
     "Refund",
     "RunFileError",
     "RunInputs",
+    "Transition",
     "Verdict",
     "check_all",
     "combine",

@@ -12,3 +12,13 @@ PAYOUTS_SETTLED = "payouts_settled"
 
 # The ledger transaction that reserves a debit, by movement kind.
 RESERVE_POSTINGS = {"refund": "refund_reserved", "payout": "payout_reserved"}
+
+# The ledger transactions that move a merchant's available balance, by the kind of movement
+# they belong to; each entry's sign says whether it credits or debits the merchant.
+MERCHANT_POSTINGS = {
+    "charge_succeeded": "charge",
+    "refund_reserved": "refund",
+    "refund_failed": "refund",
+    "payout_reserved": "payout",
+    "payout_failed": "payout",
+}

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from invariants.checkers import (
     idempotent_replay,
     ledger_conservation,
+    legal_state_transitions,
     liveness,
     network_reconciliation,
     no_double_charge,
@@ -20,6 +21,7 @@ CHECKERS: dict[str, Checker] = {
     no_lost_write.NAME: no_lost_write.check,
     no_stale_balance_approval.NAME: no_stale_balance_approval.check,
     idempotent_replay.NAME: idempotent_replay.check,
+    legal_state_transitions.NAME: legal_state_transitions.check,
     ledger_conservation.NAME: ledger_conservation.check,
     network_reconciliation.NAME: network_reconciliation.check,
     liveness.NAME: liveness.check,
@@ -29,7 +31,12 @@ CHECKERS: dict[str, Checker] = {
 # Checkers that read only the final state (the history gives their evidence, nothing more):
 # they still run when the history is unreadable.
 FINAL_STATE_ONLY = frozenset(
-    {no_stale_balance_approval.NAME, ledger_conservation.NAME, network_reconciliation.NAME}
+    {
+        no_stale_balance_approval.NAME,
+        legal_state_transitions.NAME,
+        ledger_conservation.NAME,
+        network_reconciliation.NAME,
+    }
 )
 
 

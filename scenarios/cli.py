@@ -129,7 +129,9 @@ def _stored_provenance(report: dict, run_dir: Path) -> dict:
     try:
         return encode_provenance(parse_provenance(report.get("provenance")))
     except invariants.RunFileError as error:
-        print(f"no readable provenance in {run_dir / reports.REPORT_FILE}: {error}")
+        print(
+            f"no readable provenance in {run_dir / reports.REPORT_FILE}: {error}", file=sys.stderr
+        )
         return {}
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from types import NoneType
 
 from invariants.model.errors import RunFileError
-from invariants.model.records import Shape, gc_paused, require_choice
+from invariants.model.records import Shape, gc_paused, require_choice, shown
 
 MOVEMENT_STATES = frozenset({"PENDING", "PROCESSING", "SUCCEEDED", "FAILED"})
 UNRESOLVED_STATES = frozenset({"PENDING", "PROCESSING"})
@@ -144,6 +144,21 @@ class LedgerEntry:
 
 
 @dataclass(frozen=True, slots=True)
+class Transition:
+    """One recorded step of a charge, refund or payout's state machine, in ``id`` order.
+
+    ``from_state`` is ``None`` for the step that created the object.
+    """
+
+    id: int
+    object_type: str
+    object_id: str
+    from_state: str | None
+    to_state: str
+    actor: str
+
+
+@dataclass(frozen=True, slots=True)
 class FinalState:
     """Everything read after the run. ``read_time`` is nanoseconds since run start."""
 
@@ -156,6 +171,8 @@ class FinalState:
     idempotency_keys: tuple[IdempotencyKeyRecord, ...]
     ledger_accounts: tuple[LedgerAccount, ...]
     ledger_entries: tuple[LedgerEntry, ...]
+    # None when the list was not read (final states written before it was).
+    transitions: tuple[Transition, ...] | None
     network_authorizations: tuple[NetworkAuthorization, ...]
     network_refunds: tuple[NetworkRefund, ...]
     network_payouts: tuple[NetworkPayout, ...]
@@ -280,6 +297,19 @@ _ROW_KINDS: dict[str, _RowKind] = {
         ),
         LedgerEntry,
     ),
+    # States are not choices here: a step into an unknown state is legal_state_transitions'
+    # finding, not a broken file.
+    "transitions": _RowKind(
+        Shape(
+            id=int,
+            object_type=str,
+            object_id=str,
+            from_state=(str, NoneType),
+            to_state=str,
+            actor=str,
+        ),
+        Transition,
+    ),
     "network_authorizations": _RowKind(
         Shape(**_RECORD_FIELDS), NetworkAuthorization, _RECORD_CHOICES
     ),
@@ -289,6 +319,8 @@ _ROW_KINDS: dict[str, _RowKind] = {
     "network_payouts": _RowKind(Shape(**_RECORD_FIELDS), NetworkPayout, _RECORD_CHOICES),
 }
 ROW_LISTS = tuple(_ROW_KINDS)
+# Lists that final states written before them lack: a missing one was not read (None).
+OPTIONAL_ROW_LISTS = frozenset({"transitions"})
 
 
 def _assert_shapes_match_rows() -> None:
@@ -301,11 +333,21 @@ def _assert_shapes_match_rows() -> None:
 _assert_shapes_match_rows()
 
 _DOCUMENT_SHAPE = Shape(
-    complete=bool, errors=list, read_time=int, **dict.fromkeys(_ROW_KINDS, list)
+    complete=bool,
+    errors=list,
+    read_time=int,
+    **{name: list for name in _ROW_KINDS if name not in OPTIONAL_ROW_LISTS},
 )
 
 
-def _rows(document: dict, name: str, kind: _RowKind, source: str) -> tuple:
+def _rows(document: dict, name: str, kind: _RowKind, source: str) -> tuple | None:
+    if name in OPTIONAL_ROW_LISTS:
+        if name not in document:
+            return None
+        if type(document[name]) is not list:
+            raise RunFileError(
+                f"{source}: field {name!r} must be a list, got {shown(document[name])}"
+            )
     parsed = []
     seen: dict[Hashable, int] = {}
     for position, row in enumerate(document[name]):

@@ -1,5 +1,5 @@
 """Final reads after the faults are healed: the primary's rows (movements, keys, the whole
-ledger) and the network's records of every kind.
+ledger, the movements' recorded state transitions) and the network's records of every kind.
 
 They go straight to the primary and the network simulator, around the proxy, so that no fault
 can shape them. Each read retries a bounded number of times; what still fails is listed in
@@ -36,6 +36,9 @@ PRIMARY_QUERIES = {
     "ledger_entries": "SELECT e.id, e.transaction_id, t.kind AS transaction_kind, t.object_id, "
     "e.account_id, e.amount, e.balance_after FROM ledger_entries e "
     "JOIN ledger_transactions t ON t.id = e.transaction_id ORDER BY e.id",
+    # Each object's steps in the order they were recorded (ids come from one sequence).
+    "transitions": "SELECT id, object_type, object_id, from_state, to_state, actor "
+    "FROM transitions ORDER BY id",
 }
 # What the network's records of each kind are called in final_state.json, and their fields.
 NETWORK_LISTS = {

@@ -27,6 +27,7 @@ FINAL_STATE_LISTS = (
     "idempotency_keys",
     "ledger_accounts",
     "ledger_entries",
+    "transitions",
     "network_authorizations",
     "network_refunds",
     "network_payouts",
@@ -120,14 +121,39 @@ class Run:
         fail = {"payout_id": payout_id, "status": "failed" if payout_id else None}
         return self._write_op("payout", key, merchant, outcome, invoke, ok, fail, error)
 
-    def read_op(self, key: str, object_kind: str, object_id: str, *, amount: int = AMOUNT) -> int:
-        """Append an ok read-back of one object, keyed by the write's idempotency key."""
+    def read_op(
+        self,
+        key: str,
+        object_kind: str,
+        object_id: str,
+        *,
+        amount: int = AMOUNT,
+        outcome: str = "ok",
+        status: str | None = None,
+    ) -> int:
+        """Append a read-back of one object, keyed by the write's idempotency key: ok (it
+        found the object, its status by default its kind's success), "missing" (a 404), or
+        any other outcome the history has ("open": no completion yet)."""
         process = len(self.events)
         invoke = {"merchant": MERCHANT, "object": object_kind, "id": object_id}
         index = self._event(process, "read", "invoke", key, invoke, None)
-        ok = {"id": object_id, "status": "succeeded", "amount": amount}
-        self._event(process, "read", "ok", key, ok, None)
+        if outcome == "ok":
+            found = status or ("paid" if object_kind == "payout" else "succeeded")
+            ok = {"id": object_id, "status": found, "amount": amount}
+            self._event(process, "read", "ok", key, ok, None)
+        elif outcome == "missing":
+            missing = {"http_status": 404}
+            self._event(process, "read", "fail", key, missing, "resource_missing")
+        elif outcome != "open":
+            self._event(process, "read", outcome, key, {"http_status": 503}, "http_503")
         return index
+
+    def complete_op(
+        self, invoke_index: int, value: dict | None, outcome: str = "ok", error: str | None = None
+    ) -> None:
+        """Complete the open op invoked at ``invoke_index`` (its process, f and key)."""
+        invoke = self.events[invoke_index]
+        self._event(invoke["process"], invoke["f"], outcome, invoke["key"], value, error)
 
     def balance_op(self, key: str, *, available: int = 0) -> int:
         """Append an ok balance read of the merchant."""
@@ -266,6 +292,7 @@ class Run:
             payouts=[row | {"balance_seen": ledger.seen(row)} for row in self.payouts],
             ledger_accounts=ledger.account_rows(),
             ledger_entries=ledger.entries,
+            transitions=derive_transitions(self.charges, self.refunds, self.payouts),
             network_authorizations=self.authorizations,
             network_refunds=self.network_refunds,
             network_payouts=self.network_payouts,
@@ -428,6 +455,31 @@ def derive_ledger(charges: list[dict], refunds: list[dict], payouts: list[dict])
             for posting in _POSTINGS.get((kind, row["state"]), []):
                 ledger.post(posting, row)
     return ledger
+
+
+def derive_transitions(charges: list[dict], refunds: list[dict], payouts: list[dict]) -> list[dict]:
+    """The transitions the SUT records for these rows: created PENDING and moved to
+    PROCESSING by the API, then, once final, resolved by whoever resolved the row."""
+    transitions: list[dict] = []
+    for object_type, rows in (("charge", charges), ("refund", refunds), ("payout", payouts)):
+        for row in rows:
+            steps = [(None, "PENDING", "api")]
+            if row["state"] != "PENDING":
+                steps.append(("PENDING", "PROCESSING", "api"))
+            if row["state"] in ("SUCCEEDED", "FAILED"):
+                steps.append(("PROCESSING", row["state"], row["resolved_by"] or "api"))
+            for from_state, to_state, actor in steps:
+                transitions.append(
+                    {
+                        "id": len(transitions) + 1,
+                        "object_type": object_type,
+                        "object_id": row["id"],
+                        "from_state": from_state,
+                        "to_state": to_state,
+                        "actor": actor,
+                    }
+                )
+    return transitions
 
 
 def _movement_row(

@@ -176,6 +176,28 @@ def test_parses_every_row_kind():
     assert state.network_payouts[0].outcome == "expired"
 
 
+def test_transitions_are_read_and_a_final_state_without_them_did_not_read_them():
+    step = {"id": 1, "object_type": "charge", "object_id": "ch_1", "from_state": None}
+    document = final_document(transitions=[step | {"to_state": "PENDING", "actor": "api"}])
+
+    assert parse_final_state(document).transitions[0].from_state is None
+    assert parse_final_state(final_document()).transitions is None
+
+
+@pytest.mark.parametrize(
+    ("transitions", "message"),
+    [
+        ({}, "field 'transitions' must be a list, got {}"),
+        ([{"id": 1, "object_type": "charge"}], "transitions[0]: missing field 'object_id'"),
+    ],
+)
+def test_broken_transitions_are_named(transitions, message):
+    with pytest.raises(RunFileError) as raised:
+        parse_final_state(final_document(transitions=transitions))
+
+    assert message in str(raised.value)
+
+
 def test_incomplete_reads_say_why():
     state = parse_final_state(final_document(complete=False, errors=["replica: timeout"]))
 

@@ -25,6 +25,14 @@ def test_the_charts_words_are_the_suts():
     assert chart.PAYOUT_CLEARING == sut_chart.PAYOUT_CLEARING
     assert chart.PAYOUTS_SETTLED == sut_chart.PAYOUTS_SETTLED
     assert set(chart.RESERVE_POSTINGS.values()) <= set(sut_ledger.POSTINGS)
+    touching_merchants = {
+        posting
+        for posting, accounts in sut_ledger.POSTINGS.items()
+        if sut_chart.MERCHANT_AVAILABLE in accounts
+    }
+    assert set(chart.MERCHANT_POSTINGS) == touching_merchants
+    for posting, kind in chart.MERCHANT_POSTINGS.items():
+        assert posting.startswith(f"{kind}_")
 
 
 @pytest.mark.parametrize("checker", CHECKERS)

@@ -4,6 +4,7 @@ import pytest
 
 from invariants import Verdict
 from invariants.checkers import no_double_charge, no_lost_write
+from scenarios.mutants import detection_time_s
 from tests.unit.test_invariants_builders import (
     AMOUNT,
     MERCHANT,
@@ -26,7 +27,7 @@ def test_acknowledged_charge_missing_from_primary():
 
     result = run.check(no_lost_write.check)
 
-    assert kinds(result) == ["acknowledged_charge_missing"]
+    assert kinds(result) == ["acknowledged_charge_missing", "charge_ledger_below_acknowledged"]
     evidence = result.anomalies[0].evidence
     assert evidence["charge_id"] == "ch_9"
     assert evidence["op_index"] == index
@@ -39,7 +40,10 @@ def test_acknowledged_charge_with_wrong_amount():
     run.charge("ch_9", "k9", amount=AMOUNT + 1)
     run.authorization("ch_9", amount=AMOUNT + 1)
 
-    assert kinds(run.check(no_lost_write.check)) == ["acknowledged_charge_amount_mismatch"]
+    assert kinds(run.check(no_lost_write.check)) == [
+        "acknowledged_charge_amount_mismatch",
+        "charge_ledger_above_possible",
+    ]
 
 
 def test_acknowledged_charge_not_succeeded():
@@ -47,7 +51,10 @@ def test_acknowledged_charge_not_succeeded():
     run.op("k9", "ok", charge_id="ch_9")
     run.charge("ch_9", "k9", "FAILED")
 
-    assert kinds(run.check(no_lost_write.check)) == ["acknowledged_charge_not_succeeded"]
+    assert kinds(run.check(no_lost_write.check)) == [
+        "acknowledged_charge_not_succeeded",
+        "charge_ledger_below_acknowledged",
+    ]
 
 
 def test_approved_authorization_of_a_failed_charge():
@@ -100,7 +107,10 @@ def test_declined_key_with_succeeded_charge_contradicts_the_acknowledged_failure
 
     result = run.check(no_lost_write.check)
 
-    assert kinds(result) == ["acknowledged_charge_failure_contradicted"]
+    assert kinds(result) == [
+        "acknowledged_charge_failure_contradicted",
+        "charge_ledger_above_possible",
+    ]
     assert result.anomalies[0].evidence["op_indexes"] == [index]
 
 
@@ -128,7 +138,10 @@ def test_key_whose_every_attempt_was_rejected_must_have_no_charge():
     run.charge("ch_9", "k9")
     run.authorization("ch_9")
 
-    assert kinds(run.check(no_lost_write.check)) == ["acknowledged_charge_failure_contradicted"]
+    assert kinds(run.check(no_lost_write.check)) == [
+        "acknowledged_charge_failure_contradicted",
+        "charge_ledger_above_possible",
+    ]
 
 
 def test_phantom_charge_of_a_key_never_invoked():
@@ -138,7 +151,7 @@ def test_phantom_charge_of_a_key_never_invoked():
 
     result = run.check(no_lost_write.check)
 
-    assert kinds(result) == ["phantom_charge"]
+    assert kinds(result) == ["phantom_charge", "charge_ledger_above_possible"]
     assert result.anomalies[0].evidence["charge_id"] == "ch_ghost"
 
 
@@ -192,7 +205,10 @@ def test_acknowledged_payout_that_failed_on_the_primary():
 
     result = run.check(no_lost_write.check)
 
-    assert kinds(result) == ["acknowledged_payout_not_succeeded"]
+    assert kinds(result) == [
+        "acknowledged_payout_not_succeeded",
+        "payout_ledger_below_acknowledged",
+    ]
     evidence = result.anomalies[0].evidence
     assert (evidence["movement"], evidence["payout_id"], evidence["op_index"]) == (
         "payout",
@@ -206,7 +222,10 @@ def test_acknowledged_refund_missing_from_primary():
     run = clean_run()
     run.refund_op("r9", "ok", refund_id="re_9")
 
-    assert kinds(run.check(no_lost_write.check)) == ["acknowledged_refund_missing"]
+    assert kinds(run.check(no_lost_write.check)) == [
+        "acknowledged_refund_missing",
+        "refund_ledger_below_acknowledged",
+    ]
 
 
 def test_acknowledged_refund_that_belongs_to_another_key():
@@ -216,7 +235,10 @@ def test_acknowledged_refund_that_belongs_to_another_key():
 
     result = run.check(no_lost_write.check)
 
-    assert kinds(result) == ["acknowledged_refund_misattributed"]
+    assert kinds(result) == [
+        "acknowledged_refund_misattributed",
+        "refund_ledger_below_acknowledged",
+    ]
     evidence = result.anomalies[0].evidence
     assert evidence["mismatches"] == {"idempotency_key": {"requested": "r9", "found": "r1"}}
     assert evidence["found"]["id"] == "re_1"
@@ -230,7 +252,10 @@ def test_acknowledged_charge_that_belongs_to_another_key():
 
     result = run.check(no_lost_write.check)
 
-    assert kinds(result) == ["acknowledged_charge_misattributed"]
+    assert kinds(result) == [
+        "acknowledged_charge_misattributed",
+        "charge_ledger_below_acknowledged",
+    ]
     assert result.anomalies[0].evidence["op_index"] == index
 
 
@@ -295,7 +320,7 @@ def test_phantom_refund_of_a_key_no_refund_op_sent():
 
     result = run.check(no_lost_write.check)
 
-    assert kinds(result) == ["phantom_refund"]
+    assert kinds(result) == ["phantom_refund", "refund_ledger_above_possible"]
     assert result.anomalies[0].evidence["refund_id"] == "re_ghost"
 
 
@@ -355,7 +380,10 @@ def test_payout_key_whose_only_attempt_was_rejected_must_have_no_payout():
     run.payout("po_9", "p9")
     run.network_payout("po_9")
 
-    assert kinds(run.check(no_lost_write.check)) == ["acknowledged_payout_failure_contradicted"]
+    assert kinds(run.check(no_lost_write.check)) == [
+        "acknowledged_payout_failure_contradicted",
+        "payout_ledger_above_possible",
+    ]
 
 
 def test_missing_refunds_and_payouts_do_not_count_when_reads_are_incomplete():
@@ -402,3 +430,222 @@ def test_succeeded_rows_without_records_do_not_count_when_reads_are_incomplete()
 
     assert result.verdict is Verdict.UNKNOWN
     assert result.anomalies == ()
+
+
+# --- read-backs ---------------------------------------------------------------------------
+
+
+def test_read_back_that_sees_the_acknowledged_objects_is_valid():
+    run = clean_run()
+    run.read_op("k2", "charge", "ch_2")
+    run.read_op("p1", "payout", "po_1", amount=PAYOUT_AMOUNT)
+
+    assert run.check(no_lost_write.check).verdict is Verdict.VALID
+
+
+def test_read_back_after_an_ok_that_finds_nothing():
+    run = clean_run()
+    index = run.read_op("k2", "charge", "ch_2", outcome="missing")
+
+    result = run.check(no_lost_write.check)
+
+    assert kinds(result) == ["read_back_charge_missing"]
+    evidence = result.anomalies[0].evidence
+    assert (evidence["charge_id"], evidence["key"]) == ("ch_2", "k2")
+    assert evidence["op_indexes"][1] == index
+    assert [op["f"] for op in evidence["ops"]] == ["charge", "read"]
+    assert evidence["charges"][0]["id"] == "ch_2"
+
+
+def test_read_back_that_finds_another_amount():
+    run = clean_run()
+    run.read_op("r1", "refund", "re_1", amount=REFUND_AMOUNT + 1)
+
+    result = run.check(no_lost_write.check)
+
+    assert kinds(result) == ["read_back_refund_differs"]
+    assert result.anomalies[0].evidence["mismatches"] == {
+        "amount": {"acknowledged": REFUND_AMOUNT, "read": REFUND_AMOUNT + 1}
+    }
+
+
+def test_read_invoked_before_the_ok_arrived_may_miss_it():
+    run = clean_run()
+    write = run.op("k9", "open")
+    read = run.read_op("k9", "charge", "ch_9", outcome="open")
+    ok = {"charge_id": "ch_9", "status": "succeeded", "amount": AMOUNT, "replayed": False}
+    run.complete_op(write, ok)
+    run.complete_op(read, {"http_status": 404}, "fail", "resource_missing")
+    run.charge("ch_9", "k9")
+    run.authorization("ch_9")
+
+    assert run.check(no_lost_write.check).verdict is Verdict.VALID
+
+
+@pytest.mark.parametrize("outcome", ["info", "fail"])
+def test_read_back_that_says_nothing_of_the_object_is_not_judged(outcome):
+    # A timeout, or a refusal that is no 404 (here a 503 recorded as a fail), says nothing.
+    run = clean_run()
+    run.read_op("k2", "charge", "ch_2", outcome=outcome)
+
+    assert run.check(no_lost_write.check).verdict is Verdict.VALID
+
+
+# --- approved records without their object quote the ops they belong to ------------------
+
+
+def test_orphan_approval_quotes_the_attempt_that_never_heard_back():
+    # skip-processing-state: the first attempt sent the charge and crashed before its commit;
+    # its retry made a new charge. The orphan's reference is an id nobody was told.
+    run = clean_run()
+    crashed = run.op("k9", "info", error="connection_error: ServerDisconnectedError")
+    run.op("k9", "ok", charge_id="ch_9")
+    run.charge("ch_9", "k9")
+    run.authorization("ch_9")
+    run.authorization("ch_rolled_back")
+
+    result = run.check(no_lost_write.check)
+
+    assert kinds(result) == ["approved_authorization_without_charge"]
+    evidence = result.anomalies[0].evidence
+    assert (evidence["op_indexes"], evidence["keys"]) == ([crashed], ["k9"])
+    assert "outcome is unknown" in evidence["ops_matched_by"]
+    assert detection_time_s({"anomalies": [{"evidence": evidence}]}) is not None
+
+
+def test_orphan_approval_quotes_the_op_whose_answer_named_it():
+    run = clean_run()
+    declined = run.op("k9", "fail", charge_id="ch_9", error="card_declined")
+    run.authorization("ch_9")
+
+    result = run.check(no_lost_write.check)
+
+    assert kinds(result) == ["approved_authorization_without_charge"]
+    evidence = result.anomalies[0].evidence
+    assert evidence["op_indexes"] == [declined]
+    assert evidence["ops_matched_by"] == "the object id their answers name"
+
+
+def test_orphan_network_refund_quotes_refunds_of_its_charge():
+    run = clean_run()
+    run.refund_op("r8", "info", charge_id="ch_1")
+    other = run.refund_op("r9", "info", charge_id="ch_2", remainder=True)
+    run.network_refund("re_rolled_back", amount=AMOUNT, authorization_id="auth_1")
+
+    result = run.check(no_lost_write.check)
+
+    assert kinds(result) == ["approved_network_refund_without_refund"]
+    assert result.anomalies[0].evidence["op_indexes"] == [other]
+
+
+# --- the Jepsen bound: ok <= ledger <= ok + info ------------------------------------------
+
+
+def posted_twice(document: dict, object_id: str) -> None:
+    """Post the ledger transaction of ``object_id`` a second time (balanced, balances kept)."""
+    entries = [entry for entry in document["ledger_entries"] if entry["object_id"] == object_id]
+    transaction_id = 1 + max(entry["transaction_id"] for entry in document["ledger_entries"])
+    accounts = {account["id"]: account for account in document["ledger_accounts"]}
+    for entry in entries:
+        account = accounts[entry["account_id"]]
+        account["balance"] += entry["amount"]
+        document["ledger_entries"].append(
+            entry
+            | {
+                "id": len(document["ledger_entries"]) + 1,
+                "transaction_id": transaction_id,
+                "balance_after": account["balance"],
+            }
+        )
+
+
+def unposted(document: dict, object_id: str) -> None:
+    """Remove the ledger entries of ``object_id`` (balances kept as the entries left them)."""
+    document["ledger_entries"] = [
+        entry for entry in document["ledger_entries"] if entry["object_id"] != object_id
+    ]
+
+
+def test_ledger_between_ok_and_ok_plus_info_is_valid():
+    run = clean_run()
+    run.op("k9", "info")
+    run.charge("ch_9", "k9", resolved_by="recovery")
+    run.authorization("ch_9")
+    run.op("k10", "info")
+    run.refund_op("r9", "info", charge_id="ch_2", remainder=True)
+    run.refund("re_9", "r9", charge_id="ch_2", amount=AMOUNT)
+    run.network_refund("re_9", amount=AMOUNT, authorization_id="auth_1")
+
+    assert run.check(no_lost_write.check).verdict is Verdict.VALID
+
+
+def test_ledger_above_ok_plus_info_is_money_nobody_asked_for():
+    run = clean_run()
+    info = run.op("k9", "info")
+    run.charge("ch_9", "k9", resolved_by="recovery")
+    run.authorization("ch_9")
+    document = run.document()
+    posted_twice(document, "ch_9")
+
+    result = no_lost_write.check(run.inputs(document))
+
+    assert kinds(result) == ["charge_ledger_above_possible"]
+    evidence = result.anomalies[0].evidence
+    assert evidence["bound"] == {"acknowledged": 2 * AMOUNT, "possible": 3 * AMOUNT}
+    assert (evidence["ledger"], evidence["merchant"], evidence["currency"]) == (
+        4 * AMOUNT,
+        MERCHANT,
+        "usd",
+    )
+    assert evidence["uncertain_keys"] == ["k9"]
+    (culprit,) = evidence["culprits"]
+    assert (culprit["key"], culprit["outcome"], culprit["ledger"]) == ("k9", "uncertain", 2000)
+    assert evidence["op_indexes"] == [info]
+
+
+def test_ledger_below_ok_is_an_acknowledged_write_lost_from_the_books():
+    run = clean_run()
+    document = run.document()
+    unposted(document, "ch_2")
+
+    result = no_lost_write.check(run.inputs(document))
+
+    assert kinds(result) == ["charge_ledger_below_acknowledged"]
+    evidence = result.anomalies[0].evidence
+    assert (evidence["bound"]["acknowledged"], evidence["ledger"]) == (2 * AMOUNT, AMOUNT)
+    assert [culprit["key"] for culprit in evidence["culprits"]] == ["k2"]
+
+
+@pytest.mark.parametrize(("debit", "kind"), [("re_1", "refund"), ("po_1", "payout")])
+def test_debit_missing_from_the_ledger_is_below_its_bound(debit, kind):
+    run = clean_run()
+    document = run.document()
+    unposted(document, debit)
+
+    assert kinds(no_lost_write.check(run.inputs(document))) == [f"{kind}_ledger_below_acknowledged"]
+
+
+def test_one_payment_under_two_keys_may_move_twice():
+    # A careless client's retry under a new key: its duplicate, within the bound.
+    run = clean_run()
+    run.op("k9", "info")
+    run.events[-2]["value"]["payment"] = "k9"
+    run.op("k9-a2", "ok", charge_id="ch_92")
+    run.events[-2]["value"]["payment"] = "k9"
+    for charge_id, key in (("ch_91", "k9"), ("ch_92", "k9-a2")):
+        run.charge(charge_id, key)
+        run.authorization(charge_id)
+
+    assert run.check(no_lost_write.check).verdict is Verdict.VALID
+
+
+def test_without_ledger_accounts_the_bound_is_unchecked():
+    run = clean_run()
+    document = run.document()
+    document["ledger_accounts"] = []
+    document["ledger_entries"] = []
+
+    result = no_lost_write.check(run.inputs(document))
+
+    assert result.verdict is Verdict.UNKNOWN
+    assert "no ledger accounts were read" in result.error

@@ -23,7 +23,7 @@ from tests.unit.test_invariants_builders import (
     Run,
 )
 
-ACTIONS = ("charge", "decline", "refund", "payout", "retry")
+ACTIONS = ("charge", "decline", "refund", "payout", "retry", "read")
 
 
 @dataclass
@@ -53,6 +53,10 @@ def build(actions: list[str]) -> ModelRun:
             key = f"k{charge_id.removeprefix('ch_')}"
             model.run.op(key, "info")
             model.run.op(key, "ok", charge_id=charge_id)
+        elif action == "read":
+            # The last paid charge read back after its acknowledgement: it is there.
+            charge_id = model.paid[-1]
+            model.run.read_op(f"k{charge_id.removeprefix('ch_')}", "charge", charge_id)
         elif action == "decline":
             model.run.op(f"k{number}", "fail", charge_id=f"ch_{number}", error="card_declined")
             model.run.charge(f"ch_{number}", f"k{number}", "FAILED")
@@ -151,3 +155,39 @@ def test_a_retry_told_of_another_charge_breaks_replay(actions, data):
     charge_id = data.draw(st.sampled_from(model.paid))
     model.run.op(f"k{charge_id.removeprefix('ch_')}", "ok", charge_id="ch_other")
     assert verdicts(model.run)["idempotent_replay"] is Verdict.INVALID
+
+
+@settings(max_examples=60, deadline=None)
+@given(action_lists, st.data())
+def test_a_read_back_that_misses_an_acknowledged_charge_is_a_lost_write(actions, data):
+    model = build(["charge", *actions])
+    charge_id = data.draw(st.sampled_from(model.paid))
+    model.run.read_op(f"k{charge_id.removeprefix('ch_')}", "charge", charge_id, outcome="missing")
+    assert verdicts(model.run)["no_lost_write"] is Verdict.INVALID
+
+
+@settings(max_examples=60, deadline=None)
+@given(action_lists, st.data())
+def test_a_charge_credited_twice_is_beyond_the_bound(actions, data):
+    model = build(["charge", *actions])
+    document = model.run.document()
+    charge_id = data.draw(st.sampled_from(model.paid))
+    entries = [entry for entry in document["ledger_entries"] if entry["object_id"] == charge_id]
+    transaction_id = 1 + max(entry["transaction_id"] for entry in document["ledger_entries"])
+    for entry in entries:
+        document["ledger_entries"].append(
+            entry | {"id": len(document["ledger_entries"]) + 1, "transaction_id": transaction_id}
+        )
+    assert verdicts(model.run, document)["no_lost_write"] is Verdict.INVALID
+
+
+@settings(max_examples=60, deadline=None)
+@given(action_lists, st.data())
+def test_a_movement_that_skipped_processing_is_an_illegal_transition(actions, data):
+    model = build(["charge", *actions])
+    document = model.run.document()
+    object_id = data.draw(st.sampled_from([*model.paid, *model.debits]))
+    steps = [step for step in document["transitions"] if step["object_id"] == object_id]
+    document["transitions"].remove(steps[1])
+    steps[2]["from_state"] = "PENDING"
+    assert verdicts(model.run, document)["legal_state_transitions"] is Verdict.INVALID

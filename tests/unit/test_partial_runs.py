@@ -136,4 +136,4 @@ def test_analyze_with_a_broken_stored_provenance_says_so_and_still_checks(tmp_pa
     (run_dir / REPORT_FILE).write_text(json.dumps({"provenance": {"seed": "seven"}}))
 
     assert main(["analyze", str(run_dir)]) == 0
-    assert "no readable provenance" in capsys.readouterr().out
+    assert "no readable provenance" in capsys.readouterr().err
