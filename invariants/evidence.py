@@ -1,7 +1,8 @@
 """Evidence for anomalies: plain JSON data pointing back at ops, rows and active faults."""
 
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict
+
+from msgspec.structs import asdict
 
 from invariants.model.faults import FaultTimeline
 from invariants.model.final_state import Movement, NetworkRecord

@@ -9,7 +9,9 @@ payment); a careless client sends one under several keys (``invariants.model.his
 """
 
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
+
+from msgspec.structs import asdict
 
 from invariants.evidence import scope_evidence
 from invariants.model.faults import FaultTimeline

@@ -18,6 +18,7 @@ from faults.nemesis import Nemesis
 from faults.toxiproxy_api import ToxiproxyApi, ToxiproxyError
 from invariants.model.faults import encode_fault_event
 from invariants.model.files import LATEST_LINK
+from invariants.model.final_state import encode_final_state, parse_final_state
 from invariants.model.history import encode_event
 from invariants.model.provenance import encode_provenance
 from scenarios.event_log import EventLog, RunClock
@@ -156,8 +157,21 @@ async def drive(
     final_state["quiesced"] = quiesced
     final_state["errors"].extend(heal_problems + cut_off)
     final_state["complete"] = final_state["complete"] and not heal_problems and not cut_off
-    _write_json(run_dir / invariants.FINAL_STATE_FILE, final_state)
+    write_final_state(run_dir / invariants.FINAL_STATE_FILE, final_state)
     return final_state
+
+
+def write_final_state(path: Path, document: dict) -> None:
+    """Write the final reads through the run-file model, so the file is what the checkers
+    read. Rows that break its contract are kept as read: ``analyze`` then names the broken
+    field and the run is unknown, instead of the evidence being lost."""
+    try:
+        state = parse_final_state(document, source="final reads")
+    except invariants.RunFileError as error:
+        log.error("final reads break the run-file contract, written as read: %s", error)
+        _write_json(path, document)
+        return
+    reports.write_atomic(path, encode_final_state(state))
 
 
 def check_and_report(

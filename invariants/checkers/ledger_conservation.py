@@ -17,7 +17,8 @@ Anomaly kinds: ``unbalanced_transaction``, ``entry_without_account``,
 
 from collections import Counter, defaultdict
 from collections.abc import Iterator, Sequence
-from dataclasses import asdict
+
+from msgspec.structs import asdict
 
 from invariants.model.final_state import LedgerAccount, LedgerEntry
 from invariants.model.run import RunInputs

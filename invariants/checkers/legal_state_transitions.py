@@ -25,8 +25,9 @@ and nothing was found.
 """
 
 from collections.abc import Iterator, Sequence
-from dataclasses import asdict
 from itertools import pairwise
+
+from msgspec.structs import asdict
 
 from invariants.joins import MovementJoin, join_movements
 from invariants.model.final_state import FinalState, Movement, Transition

@@ -18,7 +18,8 @@ Anomaly kinds: ``{kind}_network_mismatch`` (per object), ``merchant_balance_unre
 
 from collections import Counter, defaultdict
 from collections.abc import Iterator
-from dataclasses import asdict
+
+from msgspec.structs import asdict
 
 from invariants.chart import (
     MERCHANT_AVAILABLE,

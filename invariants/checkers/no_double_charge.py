@@ -13,7 +13,8 @@ Anomaly kinds name the movement: ``multiple_charges``, ``multiple_refunds``,
 """
 
 from collections.abc import Iterator, Sequence
-from dataclasses import asdict
+
+from msgspec.structs import asdict
 
 from invariants.evidence import op_evidence, union
 from invariants.joins import MovementJoin, join_movements

@@ -38,7 +38,8 @@ Anomaly kinds name the movement, e.g. ``acknowledged_refund_missing``,
 
 from collections import defaultdict
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import asdict
+
+from msgspec.structs import asdict
 
 from invariants.evidence import op_evidence, union
 from invariants.joins import MovementJoin, Scope, join_movements

@@ -19,7 +19,8 @@ Anomaly kinds: ``debit_without_reservation``, ``stale_balance_seen``, ``uncovere
 """
 
 from collections.abc import Iterator
-from dataclasses import asdict
+
+from msgspec.structs import asdict
 
 from invariants.chart import MERCHANT_AVAILABLE, RESERVE_POSTINGS
 from invariants.joins import MovementJoin

@@ -4,23 +4,30 @@ Every money movement (charge, refund, payout) has a row on the primary and, once
 on the network; the network's ``approved`` records are the money that really moved.
 """
 
-import json
 from collections.abc import Callable, Hashable
-from dataclasses import dataclass, field, fields
 from pathlib import Path
-from types import NoneType
+from typing import Literal, get_args
+
+import msgspec
 
 from invariants.model.errors import RunFileError
-from invariants.model.records import Shape, gc_paused, require_choice, shown
+from invariants.model.records import gc_paused, validation_problem
 
-MOVEMENT_STATES = frozenset({"PENDING", "PROCESSING", "SUCCEEDED", "FAILED"})
+MovementState = Literal["PENDING", "PROCESSING", "SUCCEEDED", "FAILED"]
+# Who resolved a movement: the request itself, or the worker's recovery by look-up.
+Resolver = Literal["api", "recovery"]
+NetworkOutcome = Literal["approved", "declined", "expired"]
+MOVEMENT_STATES = frozenset(get_args(MovementState))
 UNRESOLVED_STATES = frozenset({"PENDING", "PROCESSING"})
-RESOLVERS = frozenset({"api", "recovery", None})
-NETWORK_OUTCOMES = frozenset({"approved", "declined", "expired"})
+RESOLVERS = frozenset({*get_args(Resolver), None})
+NETWORK_OUTCOMES = frozenset(get_args(NetworkOutcome))
 
 
-@dataclass(frozen=True, slots=True)
-class Charge:
+class _Row(msgspec.Struct, frozen=True, gc=False):
+    """A row of the final state: immutable, and never part of a reference cycle."""
+
+
+class Charge(_Row):
     """A charge row on the PostgreSQL primary."""
 
     id: str
@@ -28,14 +35,13 @@ class Charge:
     idempotency_key: str | None
     amount: int
     currency: str
-    state: str
+    state: MovementState
     failure_code: str | None
-    resolved_by: str | None
+    resolved_by: Resolver | None
     amount_refunded: int
 
 
-@dataclass(frozen=True, slots=True)
-class Refund:
+class Refund(_Row):
     """A refund row on the primary; ``balance_seen`` is the balance its decision read."""
 
     id: str
@@ -44,14 +50,13 @@ class Refund:
     charge_id: str
     amount: int
     currency: str
-    state: str
+    state: MovementState
     failure_code: str | None
-    resolved_by: str | None
+    resolved_by: Resolver | None
     balance_seen: int
 
 
-@dataclass(frozen=True, slots=True)
-class Payout:
+class Payout(_Row):
     """A payout row on the primary; ``balance_seen`` is the balance its decision read."""
 
     id: str
@@ -59,26 +64,24 @@ class Payout:
     idempotency_key: str | None
     amount: int
     currency: str
-    state: str
+    state: MovementState
     failure_code: str | None
-    resolved_by: str | None
+    resolved_by: Resolver | None
     balance_seen: int
 
 
-@dataclass(frozen=True, slots=True)
-class NetworkAuthorization:
+class NetworkAuthorization(_Row):
     """An authorization the card network recorded; ``reference`` is the charge id."""
 
     id: str
     reference: str
     amount: int
     currency: str
-    outcome: str
+    outcome: NetworkOutcome
     decline_code: str | None
 
 
-@dataclass(frozen=True, slots=True)
-class NetworkRefund:
+class NetworkRefund(_Row):
     """A refund the card network recorded; ``reference`` is the refund id."""
 
     id: str
@@ -86,19 +89,18 @@ class NetworkRefund:
     authorization_id: str
     amount: int
     currency: str
-    outcome: str
+    outcome: NetworkOutcome
     decline_code: str | None
 
 
-@dataclass(frozen=True, slots=True)
-class NetworkPayout:
+class NetworkPayout(_Row):
     """A payout the bank recorded; ``reference`` is the payout id."""
 
     id: str
     reference: str
     amount: int
     currency: str
-    outcome: str
+    outcome: NetworkOutcome
     decline_code: str | None
 
 
@@ -107,8 +109,7 @@ Movement = Charge | Refund | Payout
 NetworkRecord = NetworkAuthorization | NetworkRefund | NetworkPayout
 
 
-@dataclass(frozen=True, slots=True)
-class IdempotencyKeyRecord:
+class IdempotencyKeyRecord(_Row):
     """An idempotency key row on the primary with its recovery point and the object it made."""
 
     merchant: str
@@ -118,8 +119,7 @@ class IdempotencyKeyRecord:
     object_id: str | None
 
 
-@dataclass(frozen=True, slots=True)
-class LedgerAccount:
+class LedgerAccount(_Row):
     """A ledger account; ``merchant`` is ``None`` for the platform's own accounts."""
 
     id: int
@@ -129,8 +129,7 @@ class LedgerAccount:
     balance: int
 
 
-@dataclass(frozen=True, slots=True)
-class LedgerEntry:
+class LedgerEntry(_Row):
     """One signed entry of a ledger transaction (credits positive, debits negative)."""
 
     id: int
@@ -143,8 +142,7 @@ class LedgerEntry:
     balance_after: int | None
 
 
-@dataclass(frozen=True, slots=True)
-class Transition:
+class Transition(_Row):
     """One recorded step of a charge, refund or payout's state machine, in ``id`` order.
 
     ``from_state`` is ``None`` for the step that created the object.
@@ -158,8 +156,7 @@ class Transition:
     actor: str
 
 
-@dataclass(frozen=True, slots=True)
-class FinalState:
+class FinalState(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     """Everything read after the run. ``read_time`` is nanoseconds since run start."""
 
     complete: bool
@@ -172,10 +169,12 @@ class FinalState:
     ledger_accounts: tuple[LedgerAccount, ...]
     ledger_entries: tuple[LedgerEntry, ...]
     # None when the list was not read (final states written before it was).
-    transitions: tuple[Transition, ...] | None
+    transitions: tuple[Transition, ...] | None = None
     network_authorizations: tuple[NetworkAuthorization, ...]
     network_refunds: tuple[NetworkRefund, ...]
     network_payouts: tuple[NetworkPayout, ...]
+    # Whether recovery left nothing PENDING or PROCESSING before the reads (None: not said).
+    quiesced: bool | None = None
 
     @property
     def reads_complete(self) -> bool:
@@ -198,11 +197,13 @@ def load_final_state(path: Path) -> FinalState:
     """
     with gc_paused():
         try:
-            document = json.loads(path.read_text(encoding="utf-8"))
-        except json.JSONDecodeError as error:
-            location = f"line {error.lineno} column {error.colno}"
-            raise RunFileError(f"{path}: not valid JSON ({error.msg} at {location})") from None
-        return parse_final_state(document, source=str(path))
+            state = _DECODER.decode(path.read_bytes())
+        except msgspec.ValidationError as error:
+            raise validation_problem(error, str(path)) from None
+        except msgspec.DecodeError as error:
+            raise RunFileError(f"{path}: not valid JSON ({error})") from None
+        _check_identities(state, str(path))
+        return state
 
 
 def parse_final_state(document: object, *, source: str = "final_state.json") -> FinalState:
@@ -215,154 +216,48 @@ def parse_final_state(document: object, *, source: str = "final_state.json") -> 
     """
     if type(document) is not dict:
         raise RunFileError(f"{source}: expected a JSON object")
-    _DOCUMENT_SHAPE.check(document, source)
-    for position, error in enumerate(document["errors"]):
-        if type(error) is not str:
-            raise RunFileError(f"{source}: errors[{position}] must be a string")
     with gc_paused():
-        rows = {name: _rows(document, name, kind, source) for name, kind in _ROW_KINDS.items()}
-    return FinalState(
-        complete=document["complete"],
-        errors=tuple(document["errors"]),
-        read_time=document["read_time"],
-        **rows,
-    )
+        try:
+            state = msgspec.convert(document, FinalState)
+        except msgspec.ValidationError as error:
+            raise validation_problem(error, source) from None
+        _check_identities(state, source)
+        return state
 
 
-@dataclass(frozen=True)
-class _RowKind:
-    """How to read one list of the document: fields, row type, choices and identity."""
-
-    shape: Shape
-    build: type
-    choices: dict[str, frozenset] = field(default_factory=dict)
-    # Rows are joined by identity; a repeated one would make every join ambiguous.
-    identity: Callable[[dict], Hashable] = lambda row: row["id"]
-    identity_name: str = "id"
+def encode_final_state(state: FinalState) -> bytes:
+    """``final_state.json`` as written: what :func:`load_final_state` reads back as ``state``."""
+    return _ENCODER.encode(state)
 
 
-_MOVEMENT_FIELDS = {
-    "id": str,
-    "merchant": str,
-    "idempotency_key": (str, NoneType),
-    "amount": int,
-    "currency": str,
-    "state": str,
-    "failure_code": (str, NoneType),
-    "resolved_by": (str, NoneType),
-}
-_MOVEMENT_CHOICES = {"state": MOVEMENT_STATES, "resolved_by": RESOLVERS}
-_RECORD_FIELDS = {
-    "id": str,
-    "reference": str,
-    "amount": int,
-    "currency": str,
-    "outcome": str,
-    "decline_code": (str, NoneType),
-}
-_RECORD_CHOICES = {"outcome": NETWORK_OUTCOMES}
-
-_ROW_KINDS: dict[str, _RowKind] = {
-    "charges": _RowKind(Shape(**_MOVEMENT_FIELDS, amount_refunded=int), Charge, _MOVEMENT_CHOICES),
-    "refunds": _RowKind(
-        Shape(**_MOVEMENT_FIELDS, charge_id=str, balance_seen=int), Refund, _MOVEMENT_CHOICES
-    ),
-    "payouts": _RowKind(Shape(**_MOVEMENT_FIELDS, balance_seen=int), Payout, _MOVEMENT_CHOICES),
-    "idempotency_keys": _RowKind(
-        Shape(
-            merchant=str,
-            key=str,
-            recovery_point=str,
-            response_code=(int, NoneType),
-            object_id=(str, NoneType),
-        ),
-        IdempotencyKeyRecord,
-        # Keys are unique per merchant on the primary (a unique constraint).
-        identity=lambda row: (row["merchant"], row["key"]),
-        identity_name="(merchant, key)",
-    ),
-    "ledger_accounts": _RowKind(
-        Shape(id=int, merchant=(str, NoneType), kind=str, currency=str, balance=int),
-        LedgerAccount,
-    ),
-    "ledger_entries": _RowKind(
-        Shape(
-            id=int,
-            transaction_id=int,
-            transaction_kind=str,
-            object_id=str,
-            account_id=int,
-            amount=int,
-            balance_after=(int, NoneType),
-        ),
-        LedgerEntry,
-    ),
-    # States are not choices here: a step into an unknown state is legal_state_transitions'
-    # finding, not a broken file.
-    "transitions": _RowKind(
-        Shape(
-            id=int,
-            object_type=str,
-            object_id=str,
-            from_state=(str, NoneType),
-            to_state=str,
-            actor=str,
-        ),
-        Transition,
-    ),
-    "network_authorizations": _RowKind(
-        Shape(**_RECORD_FIELDS), NetworkAuthorization, _RECORD_CHOICES
-    ),
-    "network_refunds": _RowKind(
-        Shape(**_RECORD_FIELDS, authorization_id=str), NetworkRefund, _RECORD_CHOICES
-    ),
-    "network_payouts": _RowKind(Shape(**_RECORD_FIELDS), NetworkPayout, _RECORD_CHOICES),
-}
-ROW_LISTS = tuple(_ROW_KINDS)
+_DECODER = msgspec.json.Decoder(FinalState)
+_ENCODER = msgspec.json.Encoder()
+ROW_LISTS = tuple(
+    name
+    for name in FinalState.__struct_fields__
+    if name not in {"complete", "errors", "read_time", "quiesced"}
+)
 # Lists that final states written before them lack: a missing one was not read (None).
 OPTIONAL_ROW_LISTS = frozenset({"transitions"})
+# Rows are joined by identity; a repeated one would make every join ambiguous. Keys are unique
+# per merchant on the primary (a unique constraint); transitions have an id each.
+_IDENTITIES: dict[str, tuple[str, Callable[..., Hashable]]] = {
+    **{name: ("id", lambda row: row.id) for name in ROW_LISTS},
+    "idempotency_keys": ("(merchant, key)", lambda row: (row.merchant, row.key)),
+}
 
 
-def _assert_shapes_match_rows() -> None:
-    # Each list's shape names exactly the fields of its row type, so the two cannot drift.
-    for name, kind in _ROW_KINDS.items():
-        row_fields = {row_field.name for row_field in fields(kind.build)}
-        assert kind.shape.names == row_fields, f"{name}: shape and row type differ"
-
-
-_assert_shapes_match_rows()
-
-_DOCUMENT_SHAPE = Shape(
-    complete=bool,
-    errors=list,
-    read_time=int,
-    **{name: list for name in _ROW_KINDS if name not in OPTIONAL_ROW_LISTS},
-)
-
-
-def _rows(document: dict, name: str, kind: _RowKind, source: str) -> tuple | None:
-    if name in OPTIONAL_ROW_LISTS:
-        if name not in document:
-            return None
-        if type(document[name]) is not list:
-            raise RunFileError(
-                f"{source}: field {name!r} must be a list, got {shown(document[name])}"
-            )
-    parsed = []
-    seen: dict[Hashable, int] = {}
-    for position, row in enumerate(document[name]):
-        where = f"{source}: {name}[{position}]"
-        if type(row) is not dict:
-            raise RunFileError(f"{where}: expected an object")
-        values = kind.shape.pick(row, where)
-        for choice_field, choices in kind.choices.items():
-            require_choice(row, choice_field, choices, where)
-        identity = kind.identity(values)
-        if identity in seen:
-            raise RunFileError(
-                f"{where}: {kind.identity_name} {identity!r} appears twice "
-                f"(first at {name}[{seen[identity]}])"
-            )
-        seen[identity] = position
-        parsed.append(kind.build(**values))
-    return tuple(parsed)
+def _check_identities(state: FinalState, source: str) -> None:
+    for name in ROW_LISTS:
+        rows = getattr(state, name)
+        if rows is None:
+            continue
+        identity_name, identity = _IDENTITIES[name]
+        seen: dict[Hashable, int] = {}
+        for position, row in enumerate(rows):
+            first = seen.setdefault(identity(row), position)
+            if first != position:
+                raise RunFileError(
+                    f"{source}: {name}[{position}]: {identity_name} {identity(row)!r} appears "
+                    f"twice (first at {name}[{first}])"
+                )

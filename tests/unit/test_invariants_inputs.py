@@ -187,7 +187,7 @@ def test_transitions_are_read_and_a_final_state_without_them_did_not_read_them()
 @pytest.mark.parametrize(
     ("transitions", "message"),
     [
-        ({}, "field 'transitions' must be a list, got {}"),
+        ({}, "field 'transitions' must be a list or null, got an object"),
         ([{"id": 1, "object_type": "charge"}], "transitions[0]: missing field 'object_id'"),
     ],
 )
@@ -209,7 +209,7 @@ def test_incomplete_reads_say_why():
     ("overrides", "message"),
     [
         ({"complete": "yes"}, "field 'complete' must be a boolean"),
-        ({"errors": [3]}, "errors[0] must be a string"),
+        ({"errors": [3]}, "errors[0]: expected a string, got an integer"),
         ({"charges": [{"id": "ch_1"}]}, "charges[0]: missing field 'merchant'"),
         ({"network_authorizations": ["auth_1"]}, "network_authorizations[0]: expected an object"),
         ({"refunds": None}, "field 'refunds' must be a list, got null"),
