@@ -1,105 +1,15 @@
-"""Reading JSON records of run files and checking their fields, with errors that say where."""
+"""Helpers of the run-file readers: errors that say where, and the garbage collector paused."""
 
 import gc
 import json
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
-from types import NoneType
 
 from invariants.model.errors import RunFileError
 
-_MISSING = object()
-_KIND_NAMES = {
-    str: "a string",
-    int: "an integer",
-    bool: "a boolean",
-    dict: "an object",
-    list: "a list",
-    NoneType: "null",
-}
-_DECODER = json.JSONDecoder()
 # Enough to show an id or a small object in an error message, short enough to stay one line.
 _SHOWN_CHARS_MAX = 80
-
-
-def read_jsonl(path: Path) -> Iterator[tuple[int, dict]]:
-    """Yield ``(line_number, object)`` for each line of a JSONL file, line numbers from 1.
-
-    A line that is not one JSON object (blank, truncated by a crash, a list) raises
-    :class:`RunFileError` naming the file and line: a half-written history is a broken run,
-    not something to guess around.
-    """
-    with path.open(encoding="utf-8") as lines:
-        for line_number, line in enumerate(lines, start=1):
-            yield line_number, _decode_line(line, path, line_number)
-
-
-def _decode_line(line: str, path: Path, line_number: int) -> dict:
-    # raw_decode skips json.loads' whitespace regexes: a third less time on million-line files.
-    # Anything unusual (leading blanks, trailing data, bad JSON) goes through json.loads, which
-    # gives the exact error.
-    try:
-        record, end = _DECODER.raw_decode(line)
-        if line[end:].strip():
-            raise ValueError("trailing data")
-    except ValueError:
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as error:
-            raise RunFileError(f"{path}:{line_number}: not valid JSON ({error.msg})") from None
-    if type(record) is not dict:
-        raise RunFileError(f"{path}:{line_number}: expected a JSON object")
-    return record
-
-
-class Shape:
-    """The fields a JSON object must have, each with the JSON types it may take.
-
-    Types are matched exactly, so ``true`` is not an integer. Fields not named are ignored:
-    a writer may add fields before the checkers read them.
-
-    >>> Shape(amount=int, failure_code=(str, NoneType)).pick({"amount": 5, "failure_code": None,
-    ...     "extra": 1}, "final_state.json: charges[0]")
-    {'amount': 5, 'failure_code': None}
-    """
-
-    def __init__(self, **fields: type | tuple[type, ...]) -> None:
-        self._fields = tuple(
-            (name, frozenset(kinds if isinstance(kinds, tuple) else (kinds,)))
-            for name, kinds in fields.items()
-        )
-
-    @property
-    def names(self) -> frozenset[str]:
-        """The names of the fields."""
-        return frozenset(name for name, _ in self._fields)
-
-    def check(self, record: dict, where: str) -> None:
-        """Raise :class:`RunFileError` naming ``where`` and the first field that does not fit."""
-        # One loop of set lookups per record: this runs a million times for a large history.
-        for name, kinds in self._fields:
-            value = record.get(name, _MISSING)
-            if type(value) not in kinds:
-                raise RunFileError(f"{where}: {_problem(name, value, kinds)}")
-
-    def pick(self, record: dict, where: str) -> dict:
-        """Check ``record`` and return only the named fields (to build a row from)."""
-        self.check(record, where)
-        return {name: record[name] for name, _ in self._fields}
-
-
-def require_choice(record: dict, name: str, choices: frozenset, where: str) -> None:
-    """Raise :class:`RunFileError` unless ``record[name]`` is one of ``choices``."""
-    value = record.get(name, _MISSING)
-    # Choices are strings or None; other JSON values (objects, lists) are unhashable.
-    if type(value) in (str, NoneType) and value in choices:
-        return
-    if value is _MISSING:
-        raise RunFileError(f"{where}: missing field {name!r}")
-    expected = ", ".join(sorted(json.dumps(choice) for choice in choices))
-    raise RunFileError(f"{where}: field {name!r} must be one of {expected}, got {shown(value)}")
 
 
 @contextmanager
@@ -117,13 +27,6 @@ def gc_paused() -> Iterator[None]:
     finally:
         if was_enabled:
             gc.enable()
-
-
-def _problem(name: str, value: object, kinds: frozenset) -> str:
-    if value is _MISSING:
-        return f"missing field {name!r}"
-    expected = " or ".join(sorted(_KIND_NAMES.get(kind, kind.__name__) for kind in kinds))
-    return f"field {name!r} must be {expected}, got {shown(value)}"
 
 
 def shown(value: object) -> str:
