@@ -15,8 +15,9 @@ from msgspec.structs import asdict
 
 from invariants.evidence import scope_evidence
 from invariants.model.faults import FaultTimeline
-from invariants.model.final_state import FinalState, Movement, NetworkRecord
+from invariants.model.final_state import Movement, NetworkRecord
 from invariants.model.history import Op, op_payment
+from invariants.model.run import RunInputs
 from invariants.movements import MOVEMENT_KINDS, MovementKind
 
 Scope = tuple[str, str]
@@ -35,6 +36,20 @@ def ops_by_scope(ops: Iterable[Op], kind: MovementKind) -> dict[Scope, list[Op]]
         if op.f == kind.name:
             groups.setdefault(op_scope(op), []).append(op)
     return groups
+
+
+def scoped_ops(run: RunInputs) -> dict[str, dict[Scope, list[Op]]]:
+    """Every kind's write ops grouped by (merchant, key), in one pass over the history, built
+    once per run and shared by its checkers."""
+    cached = run.derived.get("scoped_ops")
+    if cached is None:
+        cached = {kind.name: {} for kind in MOVEMENT_KINDS}
+        for op in run.ops:
+            groups = cached.get(op.f)
+            if groups is not None:
+                groups.setdefault(op_scope(op), []).append(op)
+        run.derived["scoped_ops"] = cached
+    return cached  # type: ignore[return-value]
 
 
 def payments_by_scope(ops: Iterable[Op], kind: MovementKind) -> dict[Scope, Scope]:
@@ -84,16 +99,24 @@ class MovementJoin:
     approved: dict[str, list[NetworkRecord]]
 
     @classmethod
-    def build(
-        cls, kind: MovementKind, ops: Sequence[Op], timeline: FaultTimeline, state: FinalState
-    ) -> "MovementJoin":
+    def of(cls, run: RunInputs, kind: MovementKind) -> "MovementJoin":
+        """The kind's join for ``run``, built once and shared by the run's checkers (which
+        only read it)."""
+        join = run.derived.get(("join", kind.name))
+        if join is None:
+            join = run.derived[("join", kind.name)] = cls._build(run, kind)
+        return join  # type: ignore[return-value]
+
+    @classmethod
+    def _build(cls, run: RunInputs, kind: MovementKind) -> "MovementJoin":
+        state = run.final_state
         movements = kind.objects(state)
         records = kind.records(state)
         return cls(
             kind=kind,
-            timeline=timeline,
+            timeline=run.timeline,
             reads_complete=state.reads_complete,
-            ops_by_scope=ops_by_scope(ops, kind),
+            ops_by_scope=scoped_ops(run)[kind.name],
             movements=movements,
             movements_by_id={movement.id: movement for movement in movements},
             movements_by_scope=movements_by_scope(movements),
@@ -139,8 +162,6 @@ class MovementJoin:
         }
 
 
-def join_movements(
-    ops: Sequence[Op], timeline: FaultTimeline, state: FinalState
-) -> list[MovementJoin]:
+def join_movements(run: RunInputs) -> list[MovementJoin]:
     """One join per kind of movement, in the order of :data:`MOVEMENT_KINDS`."""
-    return [MovementJoin.build(kind, ops, timeline, state) for kind in MOVEMENT_KINDS]
+    return [MovementJoin.of(run, kind) for kind in MOVEMENT_KINDS]

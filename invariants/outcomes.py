@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from invariants.chart import MERCHANT_AVAILABLE, MERCHANT_POSTINGS
-from invariants.joins import Scope, ops_by_scope
+from invariants.joins import Scope
 from invariants.model.final_state import FinalState, LedgerEntry
 from invariants.model.history import Op
 from invariants.movements import CHARGE, MOVEMENT_KINDS, REFUND, MovementKind
@@ -82,12 +82,15 @@ class KeyOutcome:
 
 
 def key_outcomes(
-    ops: Sequence[Op], kind: MovementKind, charge_amounts: Mapping[str, int]
+    key_ops_by_scope: Mapping[Scope, Sequence[Op]],
+    kind: MovementKind,
+    charge_amounts: Mapping[str, int],
 ) -> list[KeyOutcome]:
-    """Every key of the kind's writes with its outcome; ``charge_amounts`` (charge id ->
-    amount) bounds a refund of what remains of a charge."""
+    """Every key of the kind's writes (``key_ops_by_scope``: its ops by (merchant, key)) with
+    its outcome; ``charge_amounts`` (charge id -> amount) bounds a refund of what remains of a
+    charge."""
     outcomes = []
-    for scope, key_ops in ops_by_scope(ops, kind).items():
+    for scope, key_ops in key_ops_by_scope.items():
         first = key_ops[0].invoke_value
         assert first is not None, "every invoke carries a value (history contract)"
         oks = [op for op in key_ops if op.type == "ok"]
@@ -132,8 +135,13 @@ class LedgerBound:
     moved_by_object: dict[str, int] = field(default_factory=dict)
 
 
-def ledger_bounds(ops: Sequence[Op], state: FinalState) -> list[LedgerBound]:
-    """The bound and the ledger's money moved, per movement kind, merchant and currency."""
+def ledger_bounds(
+    ops: Sequence[Op],
+    state: FinalState,
+    scoped_ops: Mapping[str, Mapping[Scope, Sequence[Op]]],
+) -> list[LedgerBound]:
+    """The bound and the ledger's money moved, per movement kind, merchant and currency;
+    ``scoped_ops`` holds each kind's write ops by (merchant, key)."""
     bounds: dict[tuple[str, str | None, str], LedgerBound] = {}
 
     def bound(kind: MovementKind, merchant: str | None, currency: str) -> LedgerBound:
@@ -144,7 +152,7 @@ def ledger_bounds(ops: Sequence[Op], state: FinalState) -> list[LedgerBound]:
 
     amounts = charge_amounts(ops, state)
     for kind in MOVEMENT_KINDS:
-        for key in key_outcomes(ops, kind, amounts):
+        for key in key_outcomes(scoped_ops[kind.name], kind, amounts):
             entry = bound(kind, key.scope[0], key.currency)
             entry.keys.append(key)
             if key.outcome is Outcome.DONE:

@@ -17,7 +17,7 @@ Anomaly kinds: ``replay_differs``, ``other_parameters_accepted``, ``key_ran_twic
 from collections.abc import Iterator
 
 from invariants.evidence import op_evidence
-from invariants.joins import ops_by_scope
+from invariants.joins import MovementJoin
 from invariants.model.faults import FaultTimeline
 from invariants.model.history import Op
 from invariants.model.run import RunInputs
@@ -31,12 +31,11 @@ CLIENT_FIELDS = frozenset({"attempt", "payment"})
 
 def check(run: RunInputs) -> InvariantResult:
     """Check every retried key's answers against each other and its first parameters."""
-    ops, fault_windows = run.ops, run.fault_windows
-    timeline = FaultTimeline(fault_windows)
+    timeline = run.timeline
     anomalies: list[Anomaly] = []
     retried = 0
     for kind in MOVEMENT_KINDS:
-        for scope, key_ops in ops_by_scope(ops, kind).items():
+        for scope, key_ops in MovementJoin.of(run, kind).ops_by_scope.items():
             if len(key_ops) < 2:
                 continue
             retried += 1

@@ -66,7 +66,7 @@ def check(run: RunInputs) -> InvariantResult:
         )
     chains = _chains(state.transitions)
     anomalies: list[Anomaly] = []
-    for join in join_movements(run.ops, run.timeline, state):
+    for join in join_movements(run):
         for movement in join.movements:
             chain = chains.pop((join.kind.name, movement.id), [])
             anomalies += _object(join, movement, chain, state.reads_complete)

@@ -29,7 +29,6 @@ from invariants.chart import (
     REFUND_CLEARING,
 )
 from invariants.joins import MovementJoin
-from invariants.model.faults import FaultTimeline
 from invariants.model.final_state import UNRESOLVED_STATES, FinalState, Movement, NetworkRecord
 from invariants.model.run import RunInputs
 from invariants.movements import CHARGE, MOVEMENT_KINDS, PAYOUT, REFUND
@@ -51,13 +50,12 @@ Money = Counter  # (owner or None, account kind, currency) -> expected balance
 
 def check(run: RunInputs) -> InvariantResult:
     """Reconcile every object, and every account's balance, with the network's records."""
-    ops, fault_windows, final_state = run.ops, run.fault_windows, run.final_state
+    final_state = run.final_state
     if not final_state.ledger_accounts:
         return InvariantResult(NAME, Verdict.UNKNOWN, error="no ledger accounts were read")
-    timeline = FaultTimeline(fault_windows)
     anomalies: list[Anomaly] = []
     for kind in MOVEMENT_KINDS:
-        anomalies += _objects(MovementJoin.build(kind, ops, timeline, final_state))
+        anomalies += _objects(MovementJoin.of(run, kind))
     anomalies += _accounts(final_state, _expected_balances(final_state))
     return decide(NAME, anomalies, undecided_reason=final_state.incomplete_reason)
 

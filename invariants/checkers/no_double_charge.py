@@ -18,7 +18,6 @@ from msgspec.structs import asdict
 
 from invariants.evidence import op_evidence, union
 from invariants.joins import MovementJoin, join_movements
-from invariants.model.faults import FaultTimeline
 from invariants.model.final_state import Movement, NetworkRecord, Refund
 from invariants.model.run import RunInputs
 from invariants.movements import CHARGE, REFUND
@@ -36,8 +35,8 @@ def check(run: RunInputs) -> InvariantResult:
     >>> check(run).verdict  # doctest: +SKIP
     <Verdict.VALID: 'valid'>
     """
-    ops, fault_windows, final_state = run.ops, run.fault_windows, run.final_state
-    joins = join_movements(ops, FaultTimeline(fault_windows), final_state)
+    final_state = run.final_state
+    joins = join_movements(run)
     by_kind = {join.kind: join for join in joins}
     anomalies: list[Anomaly] = []
     for join in joins:

@@ -74,7 +74,7 @@ def check(run: RunInputs) -> InvariantResult:
     <Verdict.VALID: 'valid'>
     """
     ops, final_state = run.ops, run.final_state
-    joins = join_movements(ops, run.timeline, final_state)
+    joins = join_movements(run)
     charge_of_authorization = {
         record.id: record.reference for record in final_state.network_authorizations
     }
@@ -402,7 +402,8 @@ def _ledger_bounds(
     # Entries missing from an incomplete read would look like money lost.
     if not final_state.reads_complete or not final_state.ledger_accounts:
         return
-    for bound in ledger_bounds(ops, final_state):
+    scoped = {name: join.ops_by_scope for name, join in joins.items()}
+    for bound in ledger_bounds(ops, final_state, scoped):
         join = joins[bound.kind.name]
         if bound.moved < bound.lower:
             yield _below_bound(join, bound)

@@ -24,7 +24,6 @@ from msgspec.structs import asdict
 
 from invariants.chart import MERCHANT_AVAILABLE, RESERVE_POSTINGS
 from invariants.joins import MovementJoin
-from invariants.model.faults import FaultTimeline
 from invariants.model.final_state import FinalState, LedgerEntry
 from invariants.model.run import RunInputs
 from invariants.movements import PAYOUT, REFUND
@@ -35,18 +34,17 @@ NAME = "no_stale_balance_approval"
 
 def check(run: RunInputs) -> InvariantResult:
     """Check each refund and payout against the primary's balance when it was applied."""
-    ops, fault_windows, final_state = run.ops, run.fault_windows, run.final_state
+    final_state = run.final_state
     debits = len(final_state.refunds) + len(final_state.payouts)
     if debits == 0:
         return InvariantResult(
             NAME, Verdict.UNKNOWN, error="no refund or payout in this run: no debit to check"
         )
     reservations = _reservations(final_state)
-    timeline = FaultTimeline(fault_windows)
     anomalies: list[Anomaly] = []
     unrecorded = 0
     for kind in (REFUND, PAYOUT):
-        join = MovementJoin.build(kind, ops, timeline, final_state)
+        join = MovementJoin.of(run, kind)
         for debit in kind.objects(final_state):
             entry = reservations.get((RESERVE_POSTINGS[kind.name], debit.id))
             if entry is not None and entry.balance_after is None:

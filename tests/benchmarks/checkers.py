@@ -17,6 +17,7 @@ from pathlib import Path
 
 import invariants
 from invariants.model.history import encode_event
+from tests.unit.test_invariants_builders import derive_transitions
 
 MERCHANTS = 8
 AMOUNT = 1000
@@ -180,6 +181,9 @@ def write_run(run_dir: Path, op_count: int) -> None:
             _debit(run, block, charges - 1)
     (run_dir / invariants.FAULTS_FILE).write_text("")
     run.rows["ledger_accounts"] = list(run.accounts.values())
+    run.rows["transitions"] = derive_transitions(
+        run.rows["charges"], run.rows["refunds"], run.rows["payouts"]
+    )
     document = {"complete": True, "errors": [], "read_time": run.index * OP_NS, **run.rows}
     (run_dir / invariants.FINAL_STATE_FILE).write_text(json.dumps(document))
 
