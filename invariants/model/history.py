@@ -10,7 +10,6 @@ one payment only. Histories written before the field existed leave it out: each 
 own payment (:func:`op_payment`).
 """
 
-import json
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any, Literal
@@ -23,8 +22,9 @@ from invariants.model.history_values import (
     HISTORY_FUNCTIONS,
     VALUE_TYPES,
     WRITE_FUNCTIONS,
+    HistoryFunction,
 )
-from invariants.model.records import gc_paused, shown, validation_problem
+from invariants.model.records import gc_paused, validation_problem
 
 OpType = Literal["ok", "fail", "info"]
 EventType = Literal["invoke", "ok", "fail", "info"]
@@ -39,7 +39,7 @@ class _Envelope(msgspec.Struct, gc=False):
     time: int
     process: int
     type: EventType
-    f: str
+    f: HistoryFunction
     key: str
     value: msgspec.Raw
     error: str | None
@@ -198,14 +198,8 @@ def _decode_line(line: bytes, source: str, line_number: int) -> _Event:
     except msgspec.DecodeError as error:
         raise RunFileError(f"{source}:{line_number}: not valid JSON ({error})") from None
     f, event_type = envelope.f, envelope.type
-    decoder = _VALUE_DECODERS.get((f, event_type))
-    if decoder is None:
-        expected = ", ".join(sorted(json.dumps(name) for name in HISTORY_FUNCTIONS))
-        raise RunFileError(
-            f"{source}:{line_number}: field 'f' must be one of {expected}, got {shown(f)}"
-        )
     try:
-        value = decoder.decode(envelope.value)
+        value = _VALUE_DECODERS[(f, event_type)].decode(envelope.value)
     except msgspec.ValidationError as error:
         raise validation_problem(error, f"{source}:{line_number}: value") from None
     # An info may carry no value at all (a timeout has no HTTP status); every other event

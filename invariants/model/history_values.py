@@ -6,12 +6,14 @@ the same types before a line is written. Fields not named here are dropped on re
 may add fields before the checkers read them.
 """
 
-from typing import Literal, NotRequired, TypedDict
+from typing import Literal, NotRequired, TypedDict, get_args
 
 # Write functions: their invoke may carry ``payment``, and their key belongs to one payment.
 WRITE_FUNCTIONS = frozenset({"charge", "refund", "payout"})
 EVENT_TYPES = frozenset({"invoke", "ok", "fail", "info"})
 ObjectKind = Literal["charge", "refund", "payout"]
+# A Literal, so that msgspec checks it and hands back one string object for every op.
+HistoryFunction = Literal["charge", "refund", "payout", "read", "balance"]
 
 
 class HttpStatus(TypedDict):
@@ -134,7 +136,8 @@ VALUE_TYPES: dict[tuple[str, str], type] = {
     ("balance", "fail"): HttpStatus,
     ("balance", "info"): HttpStatus,
 }
-HISTORY_FUNCTIONS = frozenset(f for f, _ in VALUE_TYPES)
+HISTORY_FUNCTIONS = frozenset(get_args(HistoryFunction))
+assert {f for f, _ in VALUE_TYPES} == HISTORY_FUNCTIONS
 # Every function has a type for every event type, so no event goes unchecked.
 assert set(VALUE_TYPES) == {(f, t) for f in HISTORY_FUNCTIONS for t in EVENT_TYPES}
 assert WRITE_FUNCTIONS <= HISTORY_FUNCTIONS

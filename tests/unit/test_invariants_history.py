@@ -247,7 +247,7 @@ def test_bad_values_raise_naming_the_line_and_field(events, message):
 
 
 def test_unknown_function_is_named():
-    with pytest.raises(RunFileError, match='got "capture"'):
+    with pytest.raises(RunFileError, match="got 'capture'"):
         parse_history([event(0, 1, "invoke", f="capture")])
 
 
