@@ -17,12 +17,16 @@ HTML_ANOMALIES_MAX = 25
 # What each invariant guarantees, in a reader's words.
 GUARANTEES = {
     "no_double_charge": "One idempotency key, one payment: money moves at most once per key.",
-    "no_lost_write": "Every acknowledged payment is on the primary as acknowledged; every "
-    "movement the network approved has its record.",
+    "no_lost_write": "Every acknowledged payment is on the primary as acknowledged and a "
+    "read-back right after sees it; every movement the network approved has its record; each "
+    "merchant's ledger holds at least what was acknowledged and at most that plus the "
+    "uncertain requests.",
     "no_stale_balance_approval": "Every refund and payout was decided on the primary's "
     "balance at the moment it was applied, and that balance covered it.",
     "idempotent_replay": "A retried key gets its one stored answer back; other parameters "
     "under the key are refused; a key runs once.",
+    "legal_state_transitions": "Every charge, refund and payout went through its state "
+    "machine by recorded legal steps to exactly one final state, the one its record holds.",
     "ledger_conservation": "Every ledger transaction sums to zero; every balance equals its "
     "entries.",
     "network_reconciliation": "Every account equals the money the card network says moved.",

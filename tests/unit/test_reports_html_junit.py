@@ -4,8 +4,9 @@ see for valid, invalid, unknown and incomplete runs."""
 import json
 import xml.etree.ElementTree as ElementTree
 
-from invariants import check_all, parse_faults, parse_history
+from invariants import CHECKERS, check_all, parse_faults, parse_history
 from reports import render_html, render_junit
+from reports.report_html import GUARANTEES
 from reports.report_json import build_report
 from tests.unit.test_invariants_builders import STEP_NS, Run, clean_run
 
@@ -99,3 +100,7 @@ def test_html_of_an_incomplete_run_says_it_is_not_valid():
     html = render_html(report)
     assert 'data-verdict="unknown"' in html
     assert "Incomplete run" in html
+
+
+def test_every_invariant_says_in_plain_words_what_it_guarantees():
+    assert set(GUARANTEES) == set(CHECKERS)
