@@ -36,31 +36,24 @@ Anomaly kinds name the movement, e.g. ``acknowledged_refund_missing``,
 ``phantom_refund``, ``charge_ledger_above_possible``.
 """
 
-from collections import defaultdict
 from collections.abc import Iterator, Mapping, Sequence
 
 from msgspec.structs import asdict
 
 from invariants.evidence import op_evidence, union
-from invariants.joins import MovementJoin, Scope, join_movements
+from invariants.joins import MovementJoin, join_movements
+from invariants.ledger_bounds import ledger_bound_anomalies
 from invariants.model.final_state import UNRESOLVED_STATES, FinalState, Movement, NetworkRecord
-from invariants.model.history import Op, op_payment
+from invariants.model.history import Op
 from invariants.model.run import RunInputs
 from invariants.movements import REFUND
 from invariants.outcomes import (
-    KeyOutcome,
-    LedgerBound,
-    Outcome,
     failure_acknowledged,
-    ledger_bounds,
 )
+from invariants.read_backs import read_backs
 from invariants.verdict import Anomaly, InvariantResult, decide
 
 NAME = "no_lost_write"
-# Keys and objects named in one bound anomaly's evidence; the rest are counted.
-EVIDENCE_KEYS_MAX = 20
-READ = "read"
-NOT_FOUND = 404
 
 
 def check(run: RunInputs) -> InvariantResult:
@@ -82,14 +75,14 @@ def check(run: RunInputs) -> InvariantResult:
     for join in joins:
         anomalies += [
             *_acknowledged_movements(join, ops),
-            *_read_backs(join, ops),
+            *read_backs(join, ops),
             *_approved_records(join, charge_of_authorization),
             *_succeeded_without_approval(join),
             *_unresolved_movements(join),
             *_contradicted_failures(join),
             *_phantom_movements(join),
         ]
-    anomalies += _ledger_bounds({join.kind.name: join for join in joins}, ops, final_state)
+    anomalies += ledger_bound_anomalies({join.kind.name: join for join in joins}, ops, final_state)
     return decide(NAME, anomalies, undecided_reason=_undecided_reason(final_state))
 
 
@@ -160,96 +153,6 @@ def _ownership_mismatches(join: MovementJoin, op: Op, movement: Movement) -> dic
         for name, value in expected.items()
         if getattr(movement, name) != value
     }
-
-
-def _read_backs(join: MovementJoin, ops: Sequence[Op]) -> Iterator[Anomaly]:
-    """Each read of an object invoked after its write was acknowledged ok must see it.
-
-    A read invoked before the acknowledgement arrived may miss it (the write may not have
-    committed yet), and a read that ended info or was refused for another reason (a limiter's
-    429) says nothing of the object: neither is judged.
-    """
-    kind = join.kind
-    acknowledged = _first_acknowledgements(join, ops)
-    for read in ops:
-        request = read.invoke_value
-        if read.f != READ or request is None or request["object"] != kind.name:
-            continue
-        ack = acknowledged.get((request["merchant"], request["id"]))
-        if ack is None or (ack.completion_index or 0) > read.invoke_index:
-            continue
-        problem = _read_back_problem(kind.id_field, ack, read)
-        if problem is None:
-            continue
-        yield _read_back_anomaly(join, ack, read, *problem)
-
-
-def _first_acknowledgements(join: MovementJoin, ops: Sequence[Op]) -> dict[tuple[str, str], Op]:
-    """(merchant, object id) -> the ok op of the kind that first acknowledged the object."""
-    kind = join.kind
-    first: dict[tuple[str, str], Op] = {}
-    for op in ops:
-        if op.f != kind.name or op.type != "ok" or op.completion_index is None:
-            continue
-        assert op.invoke_value is not None and op.completion_value is not None
-        scope = (op.invoke_value["merchant"], op.completion_value[kind.id_field])
-        earlier = first.get(scope)
-        if earlier is None or op.completion_index < (earlier.completion_index or 0):
-            first[scope] = op
-    return first
-
-
-def _read_back_problem(id_field: str, ack: Op, read: Op) -> tuple[str, str, dict] | None:
-    """(problem, what the read found, mismatches) when the read missed the acknowledged write."""
-    assert ack.completion_value is not None, "an ok carries a value"
-    expected = {
-        "id": ack.completion_value[id_field],
-        "amount": ack.completion_value["amount"],
-        "status": ack.completion_value["status"],
-    }
-    if read.type == "fail" and (read.completion_value or {}).get("http_status") == NOT_FOUND:
-        return "missing", "no such object (404)", {}
-    if read.type != "ok":
-        return None
-    assert read.completion_value is not None, "an ok carries a value"
-    mismatches = {
-        name: {"acknowledged": value, "read": read.completion_value[name]}
-        for name, value in expected.items()
-        if read.completion_value[name] != value
-    }
-    if not mismatches:
-        return None
-    found = ", ".join(f"{name} {diff['read']!r}" for name, diff in mismatches.items())
-    return "differs", found, mismatches
-
-
-def _read_back_anomaly(
-    join: MovementJoin, ack: Op, read: Op, problem: str, found: str, mismatches: dict
-) -> Anomaly:
-    kind = join.kind
-    assert ack.completion_value is not None and read.invoke_value is not None
-    object_id = read.invoke_value["id"]
-    quoted = [op_evidence(ack, join.timeline), op_evidence(read, join.timeline)]
-    row = join.movements_by_id.get(object_id)
-    return Anomaly(
-        f"read_back_{kind.name}_{problem}",
-        f"{kind.name} {object_id} was acknowledged ok at index {ack.completion_index} for "
-        f"{ack.completion_value['amount']}, but its read-back from the primary at index "
-        f"{read.invoke_index} found {found}: the client was told of money moved that the "
-        "primary did not hold right after (a lost write, or an answer sent before its commit).",
-        {
-            "movement": kind.name,
-            f"{kind.name}_id": object_id,
-            "merchant": read.invoke_value["merchant"],
-            "key": ack.key,
-            "op_indexes": [ack.invoke_index, read.invoke_index],
-            "read_value": read.completion_value,
-            "mismatches": mismatches,
-            "faults_active": union(entry["faults_active"] for entry in quoted),
-            "ops": quoted,
-            kind.plural: [] if row is None else [asdict(row)],
-        },
-    )
 
 
 def _approved_records(
@@ -393,115 +296,3 @@ def _phantom_movements(join: MovementJoin) -> Iterator[Anomaly]:
             f"{kind.name} {movement.id} {problem}",
             join.movement_evidence(movement),
         )
-
-
-def _ledger_bounds(
-    joins: Mapping[str, MovementJoin], ops: Sequence[Op], final_state: FinalState
-) -> Iterator[Anomaly]:
-    """Per merchant, kind and currency: acknowledged <= ledger <= acknowledged + uncertain."""
-    # Entries missing from an incomplete read would look like money lost.
-    if not final_state.reads_complete or not final_state.ledger_accounts:
-        return
-    scoped = {name: join.ops_by_scope for name, join in joins.items()}
-    for bound in ledger_bounds(ops, final_state, scoped):
-        join = joins[bound.kind.name]
-        if bound.moved < bound.lower:
-            yield _below_bound(join, bound)
-        elif bound.upper is not None and bound.moved > bound.upper:
-            yield _above_bound(join, bound)
-
-
-def _ledger_words(bound: LedgerBound) -> str:
-    verb = "credits" if bound.kind.name == "charge" else "debits"
-    money = f"{bound.moved} {bound.currency}"
-    return f"The ledger {verb} merchant {bound.merchant} {money} for {bound.kind.plural}"
-
-
-def _below_bound(join: MovementJoin, bound: LedgerBound) -> Anomaly:
-    kind = join.kind
-    done = [key for key in bound.keys if key.outcome is Outcome.DONE]
-    by_scope, _ = _moved_by_scope(join, bound)
-    short = [key.scope for key in done if by_scope.get(key.scope, 0) < (key.amount or 0)]
-    cost = (
-        "the merchant was told it was paid and is not"
-        if kind.name == "charge"
-        else "left the platform and is still in the merchant's balance, to be spent again"
-    )
-    missing = bound.lower - bound.moved
-    return Anomaly(
-        f"{kind.name}_ledger_below_acknowledged",
-        f"{_ledger_words(bound)}, but {kind.plural} of {bound.lower} were acknowledged ok "
-        f"({len(done)} keys): {missing} {bound.currency} {cost}.",
-        _bound_evidence(join, bound, short, {}),
-    )
-
-
-def _above_bound(join: MovementJoin, bound: LedgerBound) -> Anomaly:
-    allowed = {key.scope: key.amount or 0 for key in bound.keys}
-    by_scope, keyless = _moved_by_scope(join, bound)
-    over = [scope for scope, moved in by_scope.items() if moved > allowed.get(scope, 0)]
-    assert bound.upper is not None, "only a bounded figure can be above its bound"
-    uncertain = bound.upper - bound.lower
-    excess = bound.moved - bound.upper
-    return Anomaly(
-        f"{join.kind.name}_ledger_above_possible",
-        f"{_ledger_words(bound)}, more than the {bound.upper} its acknowledged "
-        f"({bound.lower}) and uncertain ({uncertain}) {join.kind.plural} could have moved: "
-        f"{excess} {bound.currency} moved that no request asked for.",
-        _bound_evidence(join, bound, over, keyless),
-    )
-
-
-def _moved_by_scope(
-    join: MovementJoin, bound: LedgerBound
-) -> tuple[dict[Scope, int], dict[str, int]]:
-    """The ledger's money moved per key (through the rows of the key), and per object id for
-    the objects that have no key or no row."""
-    by_scope: dict[Scope, int] = defaultdict(int)
-    keyless: dict[str, int] = {}
-    for object_id, moved in bound.moved_by_object.items():
-        row = join.movements_by_id.get(object_id)
-        if row is None or row.idempotency_key is None:
-            keyless[object_id] = moved
-        else:
-            by_scope[(row.merchant, row.idempotency_key)] += moved
-    return by_scope, keyless
-
-
-def _bound_evidence(
-    join: MovementJoin, bound: LedgerBound, culprits: list[Scope], keyless: dict[str, int]
-) -> dict:
-    """The bound, the ledger's figure, and the keys (with their ops) that break it."""
-    keys = {key.scope: key for key in bound.keys}
-    shown = culprits[:EVIDENCE_KEYS_MAX]
-    ops = [op for scope in shown for op in join.ops_by_scope.get(scope, [])]
-    quoted = [op_evidence(op, join.timeline) for op in ops]
-    uncertain = [key.scope[1] for key in bound.keys if key.outcome is Outcome.UNCERTAIN]
-    return {
-        "movement": join.kind.name,
-        "merchant": bound.merchant,
-        "currency": bound.currency,
-        "bound": {"acknowledged": bound.lower, "possible": bound.upper},
-        "ledger": bound.moved,
-        "uncertain_keys": uncertain[:EVIDENCE_KEYS_MAX],
-        "uncertain_key_count": len(uncertain),
-        "culprit_count": len(culprits) + len(keyless),
-        "culprits": [_culprit(join, bound, keys.get(scope), scope) for scope in shown],
-        "ledger_without_key": dict(list(keyless.items())[:EVIDENCE_KEYS_MAX]),
-        "op_indexes": [op.invoke_index for op in ops],
-        "faults_active": union(entry["faults_active"] for entry in quoted),
-        "ops": quoted,
-    }
-
-
-def _culprit(join: MovementJoin, bound: LedgerBound, key: KeyOutcome | None, scope: Scope) -> dict:
-    """One key that breaks the bound: what the history says of it and what the ledger holds."""
-    rows = join.movements_by_scope.get(scope, [])
-    return {
-        "key": scope[1],
-        "payment": op_payment(key.ops[0]) if key is not None else None,
-        "outcome": key.outcome.value if key is not None else "never sent",
-        "amount": key.amount if key is not None else 0,
-        "ledger": sum(bound.moved_by_object.get(row.id, 0) for row in rows),
-        f"{join.kind.name}_ids": [row.id for row in rows],
-    }
