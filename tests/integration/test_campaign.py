@@ -36,6 +36,7 @@ def test_short_baseline_is_valid(baseline_run):
         "no_lost_write": "valid",
         "no_stale_balance_approval": "valid",
         "idempotent_replay": "valid",
+        "legal_state_transitions": "valid",
         "ledger_conservation": "valid",
         "network_reconciliation": "valid",
         "liveness": "valid",
