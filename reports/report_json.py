@@ -4,6 +4,8 @@ import json
 from collections import Counter
 from collections.abc import Mapping, Sequence
 
+import msgspec
+
 from invariants import Anomaly, FaultWindow, FinalState, InvariantResult, Op, Verdict, combine
 from reports.stats import run_stats
 from reports.timeline import run_timeline
@@ -98,8 +100,10 @@ def anomaly_kinds(anomalies: Sequence[Anomaly]) -> dict[str, dict]:
 
 
 def anomaly_entry(anomaly: Anomaly) -> dict:
-    """An anomaly as JSON data."""
-    return {"kind": anomaly.kind, "message": anomaly.message, "evidence": anomaly.evidence}
+    """An anomaly as JSON data (evidence may quote history values and rows, which are
+    structs: they become the JSON objects they were read from)."""
+    evidence = msgspec.to_builtins(anomaly.evidence)
+    return {"kind": anomaly.kind, "message": anomaly.message, "evidence": evidence}
 
 
 def fault_entry(window: FaultWindow) -> dict:

@@ -23,6 +23,7 @@ from invariants.model.history_values import (
     VALUE_TYPES,
     WRITE_FUNCTIONS,
     HistoryFunction,
+    Value,
 )
 from invariants.model.records import gc_paused, validation_problem
 
@@ -54,7 +55,8 @@ class _Event(msgspec.Struct, gc=False):
     type: EventType
     f: str
     key: str
-    value: dict | None
+    # A decoded Value, or the dict a writer hands in (checked before it is written).
+    value: Any
     error: str | None
 
 
@@ -79,10 +81,10 @@ class Op(msgspec.Struct, frozen=True, gc=False):
     type: OpType
     invoke_index: int
     invoke_time: int
-    invoke_value: dict | None
+    invoke_value: Value | None
     completion_index: int | None
     completion_time: int | None
-    completion_value: dict | None
+    completion_value: Value | None
     error: str | None
 
     @property
@@ -246,7 +248,7 @@ class _Invoke(msgspec.Struct, frozen=True, gc=False):
     key: str
     index: int
     time: int
-    value: dict | None
+    value: Value | None
 
 
 class _Pairing:
@@ -303,7 +305,7 @@ class _Pairing:
             yield op
 
     def _one_payment_per_key(
-        self, f: str, key: str, value: dict, index: int, line_number: int
+        self, f: str, key: str, value: Value, index: int, line_number: int
     ) -> None:
         payment = value.get("payment", key)
         first = self._payments.setdefault((f, value["merchant"], key), (payment, index))
@@ -338,7 +340,7 @@ def _op(
     op_type: OpType,
     completion_index: int | None,
     completion_time: int | None,
-    completion_value: dict | None,
+    completion_value: Value | None,
     error: str | None,
 ) -> Op:
     return Op(

@@ -4,9 +4,16 @@ The DESIGN.md history contract, as types: msgspec checks a value against them in
 decodes it (a million-line history is read in seconds), and the writers check theirs against
 the same types before a line is written. Fields not named here are dropped on read: a writer
 may add fields before the checkers read them.
+
+A value is read as the JSON object it was (``value["amount"]``, ``value.get("payment")``), but
+held as a struct: a third of a dict's memory, which a million-op history feels.
 """
 
-from typing import Literal, NotRequired, TypedDict, get_args
+from collections.abc import Iterator
+from typing import Any, Literal, get_args
+
+import msgspec
+from msgspec import UNSET, UnsetType
 
 # Write functions: their invoke may carry ``payment``, and their key belongs to one payment.
 WRITE_FUNCTIONS = frozenset({"charge", "refund", "payout"})
@@ -16,46 +23,75 @@ ObjectKind = Literal["charge", "refund", "payout"]
 HistoryFunction = Literal["charge", "refund", "payout", "read", "balance"]
 
 
-class HttpStatus(TypedDict):
+class Value(msgspec.Struct, frozen=True, gc=False, omit_defaults=True):
+    """A history value, read like the JSON object it was; an unset optional field is absent."""
+
+    def __getitem__(self, name: str) -> Any:
+        try:
+            found = getattr(self, name)
+        except AttributeError:
+            raise KeyError(name) from None
+        # No field of the contract is callable: a callable is a method, not a field.
+        if found is UNSET or callable(found):
+            raise KeyError(name)
+        return found
+
+    def get(self, name: str, default: Any = None) -> Any:
+        """The field's value, or ``default`` when it is not a field or not set."""
+        found = getattr(self, name, default)
+        return default if found is UNSET or callable(found) else found
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.__struct_fields__ and getattr(self, name) is not UNSET
+
+    def items(self) -> Iterator[tuple[str, Any]]:
+        """The set fields and their values, in declaration order."""
+        for name in self.__struct_fields__:
+            found = getattr(self, name)
+            if found is not UNSET:
+                yield name, found
+
+
+class HttpStatus(Value):
     """An info, and a fail of a read, says only how the request ended."""
 
     http_status: int
 
 
-class ChargeInvoke(TypedDict):
+class ChargeInvoke(Value):
     merchant: str
     amount: int
     currency: str
     card: str
     attempt: int
     # The logical payment this attempt belongs to (history module docstring).
-    payment: NotRequired[str]
+    payment: str | UnsetType = UNSET
 
 
-class ChargeOk(TypedDict):
+class ChargeOk(Value):
     charge_id: str
     status: str
     amount: int
     replayed: bool
 
 
-class ChargeFail(TypedDict):
+class ChargeFail(Value):
     charge_id: str | None
     status: str | None
     http_status: int
 
 
-class RefundInvoke(TypedDict):
+class RefundInvoke(Value):
     merchant: str
     charge_id: str
     # Null refunds what remains of the charge.
     amount: int | None
     currency: str
     attempt: int
-    payment: NotRequired[str]
+    payment: str | UnsetType = UNSET
 
 
-class RefundOk(TypedDict):
+class RefundOk(Value):
     refund_id: str
     charge_id: str
     status: Literal["succeeded"]
@@ -63,50 +99,50 @@ class RefundOk(TypedDict):
     replayed: bool
 
 
-class RefundFail(TypedDict):
+class RefundFail(Value):
     refund_id: str | None
     status: str | None
     http_status: int
 
 
-class PayoutInvoke(TypedDict):
+class PayoutInvoke(Value):
     merchant: str
     amount: int
     currency: str
     attempt: int
-    payment: NotRequired[str]
+    payment: str | UnsetType = UNSET
 
 
-class PayoutOk(TypedDict):
+class PayoutOk(Value):
     payout_id: str
     status: Literal["paid"]
     amount: int
     replayed: bool
 
 
-class PayoutFail(TypedDict):
+class PayoutFail(Value):
     payout_id: str | None
     status: str | None
     http_status: int
 
 
-class ReadInvoke(TypedDict):
+class ReadInvoke(Value):
     merchant: str
     object: ObjectKind
     id: str
 
 
-class ReadOk(TypedDict):
+class ReadOk(Value):
     id: str
     status: str
     amount: int
 
 
-class BalanceInvoke(TypedDict):
+class BalanceInvoke(Value):
     merchant: str
 
 
-class BalanceOk(TypedDict):
+class BalanceOk(Value):
     # Currency -> amount in minor units.
     available: dict[str, int]
     pending: dict[str, int]

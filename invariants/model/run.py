@@ -48,10 +48,13 @@ def load_run(run_dir: Path) -> RunInputs:
 
     >>> inputs = load_run(Path("reports/runs/latest"))  # doctest: +SKIP
     """
+    # The final state first: its file is read whole to decode it, and that buffer should not
+    # add to the memory the history already holds.
+    final_state = load_final_state(run_dir / FINAL_STATE_FILE)
     return RunInputs(
         ops=load_history(run_dir / HISTORY_FILE),
         fault_windows=load_faults(run_dir / FAULTS_FILE),
-        final_state=load_final_state(run_dir / FINAL_STATE_FILE),
+        final_state=final_state,
     )
 
 
@@ -64,6 +67,15 @@ def load_partial_run(run_dir: Path) -> RunInputs:
     history_path = run_dir / HISTORY_FILE
     if not history_path.is_file():
         raise FileNotFoundError(f"{history_path}: no history, so no run to analyze")
+    final_gaps: list[str] = []
+    # The final state first, as in load_run: its whole-file buffer is gone before the history
+    # is read.
+    try:
+        final_state = load_final_state(run_dir / FINAL_STATE_FILE)
+    except (OSError, RunFileError) as error:
+        reason = f"final state unreadable (the run ended before its final reads?): {error}"
+        final_gaps.append(reason)
+        final_state = _no_final_state(reason)
     gaps: list[str] = []
     ops: list[Op] = []
     history_readable = True
@@ -77,13 +89,7 @@ def load_partial_run(run_dir: Path) -> RunInputs:
         fault_windows = load_faults(run_dir / FAULTS_FILE)
     except (OSError, RunFileError) as error:
         gaps.append(f"faults unreadable (a fault may have been active unseen): {error}")
-    try:
-        final_state = load_final_state(run_dir / FINAL_STATE_FILE)
-    except (OSError, RunFileError) as error:
-        reason = f"final state unreadable (the run ended before its final reads?): {error}"
-        gaps.append(reason)
-        final_state = _no_final_state(reason)
-    return RunInputs(ops, fault_windows, final_state, tuple(gaps), history_readable)
+    return RunInputs(ops, fault_windows, final_state, (*gaps, *final_gaps), history_readable)
 
 
 def _no_final_state(reason: str) -> FinalState:

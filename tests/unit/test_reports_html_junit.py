@@ -8,7 +8,7 @@ from invariants import CHECKERS, check_all, parse_faults, parse_history
 from reports import render_html, render_junit
 from reports.report_html import GUARANTEES
 from reports.report_json import build_report
-from tests.unit.test_invariants_builders import STEP_NS, Run, clean_run
+from tests.unit.test_invariants_builders import REFUND_AMOUNT, STEP_NS, Run, clean_run
 
 NAMES = ["no_double_charge", "no_lost_write", "ledger_conservation", "liveness"]
 
@@ -104,3 +104,15 @@ def test_html_of_an_incomplete_run_says_it_is_not_valid():
 
 def test_every_invariant_says_in_plain_words_what_it_guarantees():
     assert set(GUARANTEES) == set(CHECKERS)
+
+
+def test_evidence_quoting_a_history_value_is_written_as_its_json_object():
+    run = clean_run()
+    run.read_op("r1", "refund", "re_1", amount=REFUND_AMOUNT + 1)
+
+    report = report_of(run)
+
+    (entry,) = [entry for entry in report["invariants"] if entry["name"] == "no_lost_write"]
+    (anomaly,) = entry["anomalies"]
+    assert anomaly["kind"] == "read_back_refund_differs"
+    assert anomaly["evidence"]["read_value"]["amount"] == REFUND_AMOUNT + 1
