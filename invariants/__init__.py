@@ -41,14 +41,13 @@ from invariants.model.final_state import (
     parse_final_state,
 )
 from invariants.model.history import (
-    HISTORY_FUNCTIONS,
-    WRITE_FUNCTIONS,
     Op,
     load_history,
     op_payment,
     ops_by_key,
     parse_history,
 )
+from invariants.model.history_values import HISTORY_FUNCTIONS, WRITE_FUNCTIONS
 from invariants.model.run import (
     RunInputs,
     load_partial_run,

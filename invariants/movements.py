@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from invariants.model.final_state import ROW_LISTS, FinalState, Movement, NetworkRecord
-from invariants.model.history import HISTORY_FUNCTIONS, WRITE_FUNCTIONS
+from invariants.model.history_values import HISTORY_FUNCTIONS, WRITE_FUNCTIONS
 
 
 @dataclass(frozen=True)

@@ -18,8 +18,6 @@ import msgspec
 
 from invariants.model.errors import RunFileError
 from invariants.model.history_values import (
-    EVENT_TYPES,
-    HISTORY_FUNCTIONS,
     VALUE_TYPES,
     WRITE_FUNCTIONS,
     HistoryFunction,
@@ -29,8 +27,6 @@ from invariants.model.records import gc_paused, validation_problem
 
 OpType = Literal["ok", "fail", "info"]
 EventType = Literal["invoke", "ok", "fail", "info"]
-
-__all__ = ["EVENT_TYPES", "HISTORY_FUNCTIONS", "WRITE_FUNCTIONS"]
 
 
 class _Envelope(msgspec.Struct, gc=False):
