@@ -17,7 +17,7 @@ from pathlib import Path
 
 import invariants
 from invariants.model.history import encode_event
-from tests.unit.test_invariants_builders import derive_transitions
+from tests.unit.test_invariants_builders import derive_ledger, derive_transitions
 
 MERCHANTS = 8
 AMOUNT = 1000
@@ -29,14 +29,13 @@ OP_NS = 10_000
 
 
 class SyntheticRun:
-    """Streams history lines and collects the final state of a correct run."""
+    """Streams history lines and collects the rows of a correct run (its ledger and
+    transitions are derived from them at the end, as the SUT would post them)."""
 
     def __init__(self, history) -> None:
         self.history = history
         self.index = 0
         self.rows = {name: [] for name in invariants.model.final_state.ROW_LISTS}
-        self.accounts: dict[tuple, dict] = {}
-        self.transactions = 0
 
     def op(self, f: str, key: str, invoke: dict, ok: dict) -> None:
         process = self.index % 64
@@ -54,40 +53,6 @@ class SyntheticRun:
                 )
             )
             self.index += 1
-
-    def account(self, merchant: str | None, kind: str) -> dict:
-        key = (merchant if kind == "merchant_available" else None, kind)
-        if key not in self.accounts:
-            self.accounts[key] = {
-                "id": len(self.accounts) + 1,
-                "merchant": key[0],
-                "kind": kind,
-                "currency": "usd",
-                "balance": 0,
-            }
-        return self.accounts[key]
-
-    def post(self, posting: str, object_id: str, merchant: str, amount: int) -> int:
-        from system_under_test.payments.ledger import POSTINGS
-
-        self.transactions += 1
-        debited, credited = POSTINGS[posting]
-        before = self.account(merchant, "merchant_available")["balance"]
-        for kind, delta in ((debited, -amount), (credited, amount)):
-            account = self.account(merchant, kind)
-            account["balance"] += delta
-            self.rows["ledger_entries"].append(
-                {
-                    "id": len(self.rows["ledger_entries"]) + 1,
-                    "transaction_id": self.transactions,
-                    "transaction_kind": posting,
-                    "object_id": object_id,
-                    "account_id": account["id"],
-                    "amount": delta,
-                    "balance_after": account["balance"],
-                }
-            )
-        return before
 
 
 def _movement(object_id, merchant, key, amount, **extra) -> dict:
@@ -125,7 +90,6 @@ def _charge(run: SyntheticRun, number: int) -> str:
     run.op("charge", key, invoke, ok)
     run.rows["charges"].append(_movement(charge_id, merchant, key, AMOUNT, amount_refunded=0))
     run.rows["network_authorizations"].append(_record(f"auth_{number}", charge_id, AMOUNT))
-    run.post("charge_succeeded", charge_id, merchant, AMOUNT)
     return charge_id
 
 
@@ -137,11 +101,9 @@ def _debit(run: SyntheticRun, number: int, charge_number: int) -> None:
         invoke |= {"currency": "usd", "attempt": 1}
         ok = {"refund_id": refund_id, "charge_id": charge_id, "status": "succeeded"}
         run.op("refund", key, invoke, ok | {"amount": REFUND_AMOUNT, "replayed": False})
-        seen = run.post("refund_reserved", refund_id, merchant, REFUND_AMOUNT)
-        run.post("refund_succeeded", refund_id, merchant, REFUND_AMOUNT)
         run.rows["refunds"].append(
             _movement(refund_id, merchant, key, REFUND_AMOUNT, charge_id=charge_id)
-            | {"balance_seen": seen}
+            | {"balance_seen": None}
         )
         run.rows["charges"][charge_number]["amount_refunded"] += REFUND_AMOUNT
         record = _record(f"nr_{number}", refund_id, REFUND_AMOUNT)
@@ -151,10 +113,8 @@ def _debit(run: SyntheticRun, number: int, charge_number: int) -> None:
         invoke = {"merchant": merchant, "amount": PAYOUT_AMOUNT, "currency": "usd", "attempt": 1}
         ok = {"payout_id": payout_id, "status": "paid", "amount": PAYOUT_AMOUNT}
         run.op("payout", key, invoke, ok | {"replayed": False})
-        seen = run.post("payout_reserved", payout_id, merchant, PAYOUT_AMOUNT)
-        run.post("payout_succeeded", payout_id, merchant, PAYOUT_AMOUNT)
         run.rows["payouts"].append(
-            _movement(payout_id, merchant, key, PAYOUT_AMOUNT) | {"balance_seen": seen}
+            _movement(payout_id, merchant, key, PAYOUT_AMOUNT) | {"balance_seen": None}
         )
         run.rows["network_payouts"].append(_record(f"npo_{number}", payout_id, PAYOUT_AMOUNT))
 
@@ -180,10 +140,13 @@ def write_run(run_dir: Path, op_count: int) -> None:
                     run.op("balance", f"b{run.index}", {"merchant": "acct_0"}, balance)
             _debit(run, block, charges - 1)
     (run_dir / invariants.FAULTS_FILE).write_text("")
-    run.rows["ledger_accounts"] = list(run.accounts.values())
-    run.rows["transitions"] = derive_transitions(
-        run.rows["charges"], run.rows["refunds"], run.rows["payouts"]
-    )
+    rows = run.rows
+    ledger = derive_ledger(rows["charges"], rows["refunds"], rows["payouts"])
+    for debits in (rows["refunds"], rows["payouts"]):
+        debits[:] = [row | {"balance_seen": ledger.seen(row)} for row in debits]
+    rows["ledger_accounts"] = ledger.account_rows()
+    rows["ledger_entries"] = ledger.entries
+    rows["transitions"] = derive_transitions(rows["charges"], rows["refunds"], rows["payouts"])
     document = {"complete": True, "errors": [], "read_time": run.index * OP_NS, **run.rows}
     (run_dir / invariants.FINAL_STATE_FILE).write_text(json.dumps(document))
 

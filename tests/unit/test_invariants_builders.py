@@ -403,6 +403,7 @@ class DerivedLedger:
     accounts: dict[tuple, dict] = field(default_factory=dict)
     entries: list[dict] = field(default_factory=list)
     balances_seen: dict[str, int] = field(default_factory=dict)
+    transactions: int = 0
 
     def account(self, merchant: str | None, kind: str) -> dict:
         key = (merchant if kind == "merchant_available" else None, kind)
@@ -422,7 +423,8 @@ class DerivedLedger:
                 "balance"
             ]
         debited, credited = POSTINGS[posting]
-        transaction_id = len({entry["transaction_id"] for entry in self.entries}) + 1
+        self.transactions += 1
+        transaction_id = self.transactions
         for kind, amount in ((debited, -row["amount"]), (credited, row["amount"])):
             account = self.account(row["merchant"], kind)
             account["balance"] += amount
