@@ -6,9 +6,10 @@ from typing import Any
 
 import asyncpg
 
+from faults.transient import TRANSIENT_ERRORS
+
 # One statement on a healthy server takes milliseconds; this only catches a hung one.
 SQL_TIMEOUT_S = 5.0
-TRANSIENT_ERRORS = (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError)
 
 
 async def fetch_value(dsn: str, query: str) -> Any:

@@ -16,9 +16,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from faults.kinds.base import FaultContext, KindDefaults, Measured, Params
-from faults.kinds.databases import TRANSIENT_ERRORS, fetch_value, replication_lag
+from faults.kinds.databases import fetch_value, replication_lag
 from faults.link_probe import probe_link
 from faults.toxiproxy_api import ToxiproxyError
+from faults.transient import TRANSIENT_ERRORS
 
 NAME = "failover"
 # How long the fenced primary's last writes may take to reach the replica.

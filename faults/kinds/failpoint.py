@@ -23,6 +23,7 @@ import aiohttp
 
 from faults.kinds.base import FaultContext, KindDefaults, Measured, Params
 from faults.kinds.kill import SIGKILL_STATUS
+from faults.transient import TRANSIENT_ERRORS
 from system_under_test.failpoints import ACTIONS, DELAY_MS_MAX, NTH_MAX, POINTS, SERVICE_POINTS
 
 NAME = "failpoint"
@@ -37,8 +38,6 @@ CONFIRM_POLL_S = 0.1
 # The bound of confirm when start is not told the step's lifetime (the scheduler passes it):
 # past any Nth hit a short scenario waits for, short enough not to stall a campaign.
 CONFIRM_WAIT_S_DEFAULT = 10.0
-# What an admin call may meet while the service restarts or dies; retried within a bound.
-TRANSIENT_ERRORS = (aiohttp.ClientError, TimeoutError, OSError)
 
 SCHEMA: dict[str, Any] = {
     "type": "object",

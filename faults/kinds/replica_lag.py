@@ -13,8 +13,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from faults.kinds.base import FaultContext, KindDefaults, Measured, Params
-from faults.kinds.databases import TRANSIENT_ERRORS, fetch_value, replication_lag
+from faults.kinds.databases import fetch_value, replication_lag
 from faults.toxiproxy_api import ToxiproxyError
+from faults.transient import TRANSIENT_ERRORS
 
 NAME = "replica_lag"
 MODES = ("pause_replay", "slow_link")

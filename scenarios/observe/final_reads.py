@@ -13,6 +13,8 @@ from typing import Any
 import aiohttp
 import asyncpg
 
+from faults.transient import TRANSIENT_ERRORS
+
 log = logging.getLogger("paychaos.final_reads")
 
 READ_ATTEMPTS_MAX = 5
@@ -51,18 +53,6 @@ SELECT (SELECT count(*) FROM charges WHERE state IN ('PENDING', 'PROCESSING'))
      + (SELECT count(*) FROM refunds WHERE state IN ('PENDING', 'PROCESSING'))
      + (SELECT count(*) FROM payouts WHERE state IN ('PENDING', 'PROCESSING'))
 """
-
-
-# What a read may meet while a database or the simulator restarts, starts up or was just
-# promoted (refused, reset, "the database system is starting up", read-only): retried within
-# the caller's bound, never a crash of the run.
-TRANSIENT_ERRORS = (
-    OSError,
-    TimeoutError,
-    asyncpg.PostgresError,
-    asyncpg.InterfaceError,
-    aiohttp.ClientError,
-)
 
 
 async def unresolved_or_none(dsn: str) -> int | None:

@@ -15,7 +15,7 @@ from system_under_test.config import ServiceConfig
 from system_under_test.database import close_pool, make_engine, make_pool
 from system_under_test.failpoints import FailpointError, Failpoints
 from system_under_test.network_client import CardNetworkClient
-from system_under_test.payments.connections import DATABASE_ERRORS
+from system_under_test.payments.connections import TRANSIENT_ERRORS
 from system_under_test.payments.execution import Services
 from system_under_test.payments.wire import error_answer
 
@@ -56,7 +56,7 @@ async def stripe_errors(request: web.Request, handler) -> web.StreamResponse:
             # No route, wrong method, a body too large: retrying the same request cannot help.
             return invalid_request(error.reason, status=error.status)
         raise
-    except (*DATABASE_ERRORS, OSError, TimeoutError) as error:
+    except TRANSIENT_ERRORS as error:
         log.warning(
             "%s %s failed: %s: %s", request.method, request.path, type(error).__name__, error
         )

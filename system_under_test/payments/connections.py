@@ -18,6 +18,9 @@ Database = AsyncEngine | asyncpg.Pool
 # rolls the phase back, and the request answers a retryable error. (asyncpg's own errors are
 # not SQLAlchemy's when the statement runs on the raw connection.)
 DATABASE_ERRORS = (SQLAlchemyError, asyncpg.PostgresError, asyncpg.InterfaceError)
+# What a request or a worker pass may meet while a database or the card network fails,
+# restarts or is cut off: the request answers a retryable error, the next pass retries.
+TRANSIENT_ERRORS = (*DATABASE_ERRORS, OSError, TimeoutError)
 
 
 @contextlib.asynccontextmanager

@@ -27,7 +27,7 @@ from system_under_test.failpoints import Failpoints
 from system_under_test.ids import new_id
 from system_under_test.network_client import DEFINITIVE_OUTCOMES, NetworkAnswer, Outcome
 from system_under_test.payments import idempotency
-from system_under_test.payments.connections import DATABASE_ERRORS, Database, connected
+from system_under_test.payments.connections import TRANSIENT_ERRORS, Database, connected
 from system_under_test.payments.movement import (
     Flow,
     NetworkPort,
@@ -297,7 +297,7 @@ async def _guarded(
     way the key's recovery point says where a retry resumes, so unlocking it is safe."""
     try:
         return await phase
-    except (*DATABASE_ERRORS, OSError, TimeoutError):
+    except TRANSIENT_ERRORS:
         await _release_quietly(services, claim)
         raise
 
@@ -308,5 +308,5 @@ async def _release_quietly(services: Services, claim: idempotency.Proceed | None
         return
     try:
         await idempotency.release(services.money, claim)
-    except (*DATABASE_ERRORS, OSError, TimeoutError, idempotency.Superseded) as error:
+    except (*TRANSIENT_ERRORS, idempotency.Superseded) as error:
         log.warning("could not release idempotency key %s: %s", claim.key_id, error)

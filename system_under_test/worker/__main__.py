@@ -16,7 +16,7 @@ from system_under_test.config import ConfigError, ServiceConfig, service_config
 from system_under_test.database import make_engine
 from system_under_test.failpoints import FailpointError, Failpoints
 from system_under_test.network_client import CardNetworkClient
-from system_under_test.payments.connections import DATABASE_ERRORS
+from system_under_test.payments.connections import TRANSIENT_ERRORS
 from system_under_test.worker import READY_LINE
 from system_under_test.worker.reaper import reap_once
 from system_under_test.worker.recovery import recover_once
@@ -26,8 +26,6 @@ log = logging.getLogger("paychaos.worker")
 RECOVERY_INTERVAL_S = 0.5
 # Keys live 24 h; looking for expired ones every few seconds is plenty.
 REAP_INTERVAL_S = 5.0
-# What a pass may meet while a database or the network restarts; the next pass retries.
-TRANSIENT_ERRORS = (*DATABASE_ERRORS, OSError, TimeoutError)
 
 
 async def run(config: ServiceConfig, admin: tuple[str, int] | None = None) -> None:
