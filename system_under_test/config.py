@@ -23,6 +23,13 @@ NETWORK_TIMEOUT_ENV = "PAYCHAOS_NETWORK_TIMEOUT_S"
 LOCK_TTL_ENV = "PAYCHAOS_IDEMPOTENCY_LOCK_TTL_S"
 API_PROCESSES_ENV = "PAYCHAOS_API_PROCESSES"
 
+# A process that refuses to start (a missing or bad setting, an unknown defect, an address it
+# cannot bind) exits with this, one line on stderr naming why: the harness's "error" code, since
+# a deployment that never started says nothing of the system.
+EXIT_START_REFUSED = 3
+# The API's first process exits with this when one of its other processes died under it.
+EXIT_CHILD_DIED = 1
+
 # How long the network accepts a movement after it was prepared; recovery waits this long
 # before a look-up, which is then definitive.
 NETWORK_TTL_S_DEFAULT = 5.0

@@ -18,7 +18,8 @@ from faults.proxy.server import DEFAULT_HOST, DEFAULT_PORT
 
 PROGRAM = "paychaos-proxy"
 EXIT_OK = 0
-EXIT_CANNOT_LISTEN = 3  # the project's "harness error"
+# The project's "harness error" (reports.exit_codes); a test holds the two equal.
+EXIT_CANNOT_LISTEN = 3
 
 
 def _port(text: str) -> int:

@@ -16,7 +16,14 @@ from aiohttp import web
 from system_under_test.admin import admin_address, make_admin_app
 from system_under_test.api import processes
 from system_under_test.api.app import make_app
-from system_under_test.config import ConfigError, ServiceConfig, parse_address, service_config
+from system_under_test.config import (
+    EXIT_CHILD_DIED,
+    EXIT_START_REFUSED,
+    ConfigError,
+    ServiceConfig,
+    parse_address,
+    service_config,
+)
 from system_under_test.failpoints import Failpoints
 
 log = logging.getLogger("paychaos.api")
@@ -75,7 +82,7 @@ def main() -> None:
         admin = None if child else admin_address(arguments.admin_listen, test_mode=config.test_mode)
     except (ConfigError, ValueError) as error:
         print(f"paychaos-api: {error}", file=sys.stderr)
-        sys.exit(3)
+        sys.exit(EXIT_START_REFUSED)
     several = config.api_processes > 1
     failpoints = processes.SingleProcessFailpoints() if several else Failpoints()
     children = (
@@ -86,11 +93,11 @@ def main() -> None:
         healthy = uvloop.run(serve(config, listen, admin, failpoints=failpoints, children=children))
     except OSError as error:
         print(f"paychaos-api: cannot listen: {error}", file=sys.stderr)
-        sys.exit(3)
+        sys.exit(EXIT_START_REFUSED)
     finally:
         processes.stop_children(children)
     if not healthy:
-        sys.exit(1)
+        sys.exit(EXIT_CHILD_DIED)
 
 
 if __name__ == "__main__":

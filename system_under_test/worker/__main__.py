@@ -12,7 +12,12 @@ import time
 import uvloop
 
 from system_under_test.admin import admin_address, serve_admin
-from system_under_test.config import ConfigError, ServiceConfig, service_config
+from system_under_test.config import (
+    EXIT_START_REFUSED,
+    ConfigError,
+    ServiceConfig,
+    service_config,
+)
 from system_under_test.database import make_engine
 from system_under_test.failpoints import FailpointError, Failpoints
 from system_under_test.network_client import CardNetworkClient
@@ -73,13 +78,13 @@ def main() -> None:
         admin = admin_address(arguments.admin_listen, test_mode=config.test_mode)
     except (ConfigError, ValueError) as error:
         print(f"paychaos-worker: {error}", file=sys.stderr)
-        sys.exit(3)
+        sys.exit(EXIT_START_REFUSED)
     try:
         # uvloop: the same asyncio code with less time per event.
         uvloop.run(run(config, admin))
     except OSError as error:
         print(f"paychaos-worker: cannot listen: {error}", file=sys.stderr)
-        sys.exit(3)
+        sys.exit(EXIT_START_REFUSED)
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ import socket
 
 import pytest
 
+from reports.exit_codes import EXIT_HARNESS_ERROR
 from tests.integration.conftest import (
     SHORT_BASELINE,
     assert_nothing_left,
@@ -14,8 +15,6 @@ from tests.integration.conftest import (
 )
 
 pytestmark = pytest.mark.integration
-
-EXIT_HARNESS_ERROR = 3
 
 
 def _one_line_error(result, *fragments):
