@@ -16,6 +16,7 @@ import yaml
 from faults import swarm
 from faults.kinds import KINDS
 from faults.nemesis import FaultStep
+from scenarios.workload.api import AMOUNT_MAX, CURRENCIES
 from system_under_test.deploy.local import REPLICATION_MODES
 
 SCENARIO_DIRECTORY = Path(__file__).parent / "files"
@@ -45,14 +46,14 @@ SCHEMA: dict[str, Any] = {
                 "rate_per_s": _POSITIVE,
                 "duration_s": {"type": "number", "exclusiveMinimum": 0, "maximum": 3600},
                 "merchants": {"type": "integer", "minimum": 1, "maximum": 100},
-                "currency": {"enum": ["usd", "eur", "gbp"]},
+                "currency": {"enum": list(CURRENCIES)},
                 "amount": {
                     "type": "object",
                     "additionalProperties": False,
                     "required": ["min", "max"],
                     "properties": {
                         "min": {"type": "integer", "minimum": 1},
-                        "max": {"type": "integer", "minimum": 1, "maximum": 99_999_999},
+                        "max": {"type": "integer", "minimum": 1, "maximum": AMOUNT_MAX},
                     },
                 },
                 "cards": {

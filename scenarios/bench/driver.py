@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 from scenarios.bench.http import HttpClient, HttpError
 from scenarios.bench.schedule import Planned, StepPlan
+from scenarios.workload.api import WRITE_PATHS
 
-PATHS = {"charge": "/v1/charges", "refund": "/v1/refunds", "payout": "/v1/payouts"}
 # One request's bound: far above any healthy answer (a network timeout plus database work),
 # short enough that an overloaded step still ends.
 REQUEST_TIMEOUT_S = 10.0
@@ -125,7 +125,7 @@ class Driver:
         }
         try:
             async with asyncio.timeout(REQUEST_TIMEOUT_S):
-                status, body = await client.post_form(PATHS[planned.kind], form, headers)
+                status, body = await client.post_form(WRITE_PATHS[planned.kind], form, headers)
         except TimeoutError:
             return "timeout"
         except (HttpError, OSError):

@@ -15,6 +15,7 @@ from scenarios.bench.errors import BenchError
 from scenarios.bench.schedule import plan_step
 from scenarios.bench.settings import BenchSettings
 from scenarios.bench.stats import summarize
+from scenarios.workload.api import WRITE_PATHS
 from system_under_test.config import LOCK_TTL_S_DEFAULT
 from system_under_test.deploy.topology import Endpoints
 
@@ -58,7 +59,7 @@ async def _fund(endpoints: Endpoints, driver: Driver) -> None:
     async with aiohttp.ClientSession(timeout=timeout) as session:
         for number, merchant in enumerate(endpoints.merchants):
             async with session.post(
-                f"{endpoints.api_url}/v1/charges",
+                f"{endpoints.api_url}{WRITE_PATHS['charge']}",
                 data={"amount": str(FUNDING_AMOUNT), "currency": "usd", "source": "tok_visa"},
                 headers={
                     "Authorization": f"Bearer {merchant.api_key}",

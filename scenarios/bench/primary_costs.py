@@ -16,8 +16,8 @@ import aiohttp
 import asyncpg
 
 from scenarios.bench.errors import BenchError
+from scenarios.workload.api import WRITE_PATHS
 
-PATHS = {"charge": "/v1/charges", "refund": "/v1/refunds", "payout": "/v1/payouts"}
 # Every statement of this measurement itself mentions the view; those are left out.
 COUNTS_QUERY = """
 SELECT coalesce(sum(calls), 0)::bigint AS statements,
@@ -63,15 +63,15 @@ async def _post(session: aiohttp.ClientSession, url: str, form: dict, key: str) 
 def _operation(session: aiohttp.ClientSession, api_url: str, kind: str) -> Callable:
     async def charge(key: str, charge_id: str | None) -> dict:
         form = {"amount": "500", "currency": "usd", "source": "tok_visa"}
-        return await _post(session, api_url + PATHS["charge"], form, key)
+        return await _post(session, api_url + WRITE_PATHS["charge"], form, key)
 
     async def refund(key: str, charge_id: str | None) -> dict:
         form = {"charge": charge_id, "amount": "200"}
-        return await _post(session, api_url + PATHS["refund"], form, key)
+        return await _post(session, api_url + WRITE_PATHS["refund"], form, key)
 
     async def payout(key: str, charge_id: str | None) -> dict:
         return await _post(
-            session, api_url + PATHS["payout"], {"amount": "100", "currency": "usd"}, key
+            session, api_url + WRITE_PATHS["payout"], {"amount": "100", "currency": "usd"}, key
         )
 
     return {"charge": charge, "refund": refund, "payout": payout}[kind]

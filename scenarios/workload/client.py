@@ -17,6 +17,7 @@ import aiohttp
 
 from scenarios.event_log import EventLog, RunClock
 from scenarios.scenario import Workload
+from scenarios.workload.api import BALANCE_PATH, WRITE_PATHS, object_path
 from scenarios.workload.classify import (
     WRITE_KINDS,
     Completion,
@@ -26,9 +27,6 @@ from scenarios.workload.classify import (
 )
 from scenarios.workload.plan import PlannedOp
 from scenarios.workload.retry import PlannedWrite, ProcessNumbers
-
-# Where each write kind is created and read back.
-WRITE_PATHS = {"charge": "/v1/charges", "refund": "/v1/refunds", "payout": "/v1/payouts"}
 
 
 class WorkloadClient:
@@ -175,7 +173,7 @@ class WorkloadClient:
         if not self._workload.read_back:
             return
         value = {"merchant": self._merchants[op.merchant_index], "object": op.kind, "id": object_id}
-        url = f"{self._api_url}{WRITE_PATHS[op.kind]}/{object_id}"
+        url = f"{self._api_url}{object_path(op.kind, object_id)}"
         completion = await self._op(
             lane, "read", key, value, self._get(session, op, url, classify_read)
         )
@@ -184,7 +182,7 @@ class WorkloadClient:
 
     async def _balance(self, session: aiohttp.ClientSession, op: PlannedOp) -> None:
         value = {"merchant": self._merchants[op.merchant_index]}
-        url = f"{self._api_url}/v1/balance"
+        url = f"{self._api_url}{BALANCE_PATH}"
         # A balance read is one request, sent by the client's first lane.
         completion = await self._op(
             0, "balance", op.key, value, self._get(session, op, url, classify_balance)

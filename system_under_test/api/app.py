@@ -84,6 +84,25 @@ async def openapi_document(request: web.Request) -> web.Response:
     return web.json_response(openapi.DOCUMENT)
 
 
+# Every route of the API; the OpenAPI document and the harness's clients are held to it.
+ROUTES = (
+    web.get("/health", health),
+    web.get("/openapi.json", openapi_document),
+    web.post("/v1/charges", movements.create_charge),
+    web.get("/v1/charges", reads.list_charges),
+    web.get("/v1/charges/{charge_id}", reads.retrieve_charge),
+    web.post("/v1/refunds", movements.create_refund),
+    web.get("/v1/refunds", reads.list_refunds),
+    web.get("/v1/refunds/{refund_id}", reads.retrieve_refund),
+    web.post("/v1/payouts", movements.create_payout),
+    web.get("/v1/payouts", reads.list_payouts),
+    web.get("/v1/payouts/{payout_id}", reads.retrieve_payout),
+    web.get("/v1/balance", reads.retrieve_balance),
+    web.get("/v1/balance_transactions", reads.list_balance_transactions),
+    web.get("/v1/balance_transactions/{transaction_id}", reads.retrieve_balance_transaction),
+)
+
+
 def make_app(config: ServiceConfig, failpoints: Failpoints) -> web.Application:
     """The API application for `config`; `failpoints` fire only where a test armed them."""
     app = web.Application(middlewares=[request_ids, stripe_errors, authenticate])
@@ -116,19 +135,5 @@ def make_app(config: ServiceConfig, failpoints: Failpoints) -> web.Application:
                 await replica.dispose()
 
     app.cleanup_ctx.append(lifetime)
-    routes = app.router
-    routes.add_get("/health", health)
-    routes.add_get("/openapi.json", openapi_document)
-    routes.add_post("/v1/charges", movements.create_charge)
-    routes.add_get("/v1/charges", reads.list_charges)
-    routes.add_get("/v1/charges/{charge_id}", reads.retrieve_charge)
-    routes.add_post("/v1/refunds", movements.create_refund)
-    routes.add_get("/v1/refunds", reads.list_refunds)
-    routes.add_get("/v1/refunds/{refund_id}", reads.retrieve_refund)
-    routes.add_post("/v1/payouts", movements.create_payout)
-    routes.add_get("/v1/payouts", reads.list_payouts)
-    routes.add_get("/v1/payouts/{payout_id}", reads.retrieve_payout)
-    routes.add_get("/v1/balance", reads.retrieve_balance)
-    routes.add_get("/v1/balance_transactions", reads.list_balance_transactions)
-    routes.add_get("/v1/balance_transactions/{transaction_id}", reads.retrieve_balance_transaction)
+    app.add_routes(ROUTES)
     return app

@@ -8,14 +8,12 @@ Numbers and card numbers are ASCII digits only; `metadata[...]` and `description
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from system_under_test.payments.accounts import CURRENCIES
+from system_under_test.payments.accounts import CHARGE_AMOUNT_MIN, CURRENCIES
 
 # Stripe's ceiling for an amount in minor units (eight digits).
 AMOUNT_MAX = 99_999_999
 # Longer digit strings are refused before int() is asked to convert them.
 AMOUNT_DIGITS_MAX = len(str(AMOUNT_MAX))
-# Stripe's smallest charge per currency, in minor units.
-CHARGE_AMOUNT_MIN = {"usd": 50, "eur": 50, "gbp": 30}
 IDEMPOTENCY_KEY_LENGTH_MAX = 255  # Stripe's documented limit.
 # Object ids are short ASCII (`ch_` and 24 hex digits); anything longer names no object.
 ID_LENGTH_MAX = 255

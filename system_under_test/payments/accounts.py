@@ -11,7 +11,9 @@ of all balances in a currency is always zero.
 - `payouts_settled`: money sent to merchants' banks.
 """
 
-CURRENCIES = ("usd", "eur", "gbp")
+# The currencies balances are held in, each with Stripe's smallest charge in it (minor units).
+CHARGE_AMOUNT_MIN = {"usd": 50, "eur": 50, "gbp": 30}
+CURRENCIES = tuple(CHARGE_AMOUNT_MIN)
 
 MERCHANT_AVAILABLE = "merchant_available"
 NETWORK_RECEIVABLE = "network_receivable"

@@ -11,13 +11,13 @@ from typing import Any
 import asyncpg
 import requests
 
+from scenarios.workload.api import WRITE_PATHS
 from system_under_test.deploy.topology import Endpoints
 from tests.integration.contract import register_api
 
 REQUEST_TIMEOUT_S = 30
 # Pages of network records a test reads at most (a thousand records each).
 NETWORK_PAGES_MAX = 100
-PATHS = {"charge": "/v1/charges", "refund": "/v1/refunds", "payout": "/v1/payouts"}
 
 
 @dataclass(frozen=True)
@@ -49,7 +49,7 @@ class Sut:
     def post(self, kind: str, form: dict, *, key: str | None, merchant: int = 0) -> Answer:
         """POST a charge, refund or payout; a dropped connection raises."""
         response = requests.post(
-            f"{self.endpoints.api_url}{PATHS[kind]}",
+            f"{self.endpoints.api_url}{WRITE_PATHS[kind]}",
             data=form,
             headers=self._headers(merchant, key),
             timeout=REQUEST_TIMEOUT_S,
