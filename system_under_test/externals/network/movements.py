@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass
 from types import MappingProxyType
 
 from system_under_test.externals.network.cards import decide as decide_card
+from system_under_test.externals.network.contract import FIELDS
 from system_under_test.network_client import MovementKind, Outcome
 
 ID_PREFIXES: Mapping[MovementKind, str] = MappingProxyType(
@@ -69,14 +70,6 @@ _FIELD_CHECKS: Mapping[str, tuple[Callable[[object], bool], str]] = MappingProxy
     }
 )
 
-_COMMON_FIELDS = ("reference", "amount", "currency", "not_after_ms")
-FIELDS: Mapping[MovementKind, tuple[str, ...]] = MappingProxyType(
-    {
-        MovementKind.AUTHORIZATION: (*_COMMON_FIELDS, "card_number"),
-        MovementKind.REFUND: (*_COMMON_FIELDS, "authorization_id"),
-        MovementKind.PAYOUT: _COMMON_FIELDS,
-    }
-)
 assert set(ID_PREFIXES) == set(FIELDS) == set(MovementKind), "a kind lacks a prefix or fields"
 assert {name for names in FIELDS.values() for name in names} == set(_FIELD_CHECKS)
 
