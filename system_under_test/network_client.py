@@ -3,6 +3,10 @@
 Authorizations, refunds and payouts are three kinds of one thing at the network, a money
 movement: each is sent once with a reference and a deadline, and its outcome can be asked for
 by that reference afterwards.
+
+This module is the payments system's statement of the wire contract (kinds, paths, fields,
+recorded outcomes). The network states it on its side too, sharing no code with this system;
+tests/unit/test_network_contract.py holds the two statements equal.
 """
 
 import asyncio
@@ -21,7 +25,7 @@ class MovementKind(enum.StrEnum):
     PAYOUT = "payout"
 
 
-# The network's resource of each kind; the simulator serves these same paths.
+# The network's resource of each kind.
 PATHS: Mapping[MovementKind, str] = MappingProxyType(
     {
         MovementKind.AUTHORIZATION: "/v1/authorizations",
@@ -52,8 +56,18 @@ DEFINITIVE_OUTCOMES = frozenset(
 # record means money moved, whatever else was recorded for the reference.
 RECORDED_OUTCOMES = (Outcome.APPROVED, Outcome.DECLINED, Outcome.EXPIRED)
 
-# Request fields the client sets itself; a caller's `fields` may not override them.
-_ENVELOPE_FIELDS = frozenset({"reference", "not_after_ms"})
+# Request fields the client sets itself: the reference a look-up finds the movement by, and
+# the deadline (milliseconds since the epoch) after which the network refuses it as expired.
+ENVELOPE_FIELDS = frozenset({"reference", "not_after_ms"})
+# The fields a caller gives for each kind, besides the envelope.
+KIND_FIELDS: Mapping[MovementKind, frozenset[str]] = MappingProxyType(
+    {
+        MovementKind.AUTHORIZATION: frozenset({"card_number", "amount", "currency"}),
+        MovementKind.REFUND: frozenset({"authorization_id", "amount", "currency"}),
+        MovementKind.PAYOUT: frozenset({"amount", "currency"}),
+    }
+)
+assert set(KIND_FIELDS) == set(MovementKind), "every movement kind needs its fields"
 
 # Failures of the link to the network (timeout, refused, reset, dropped mid-answer): the
 # request may or may not have been received, so each maps to UNKNOWN.
@@ -181,8 +195,9 @@ class CardNetworkClient:
         """POST one movement of `kind`, once: the network does not deduplicate, so a second
         send could move the money twice. (aiohttp's own reconnect-and-retry covers only
         idempotent methods, so it never resends a POST either.)"""
-        clashing = _ENVELOPE_FIELDS & set(fields)
+        clashing = ENVELOPE_FIELDS & set(fields)
         assert not clashing, f"fields may not set {sorted(clashing)}: send's arguments do"
+        assert set(fields) == KIND_FIELDS[kind], f"a {kind} takes {sorted(KIND_FIELDS[kind])}"
         body = {"reference": reference, "not_after_ms": not_after_ms, **fields}
         result = await self._call("POST", PATHS[kind], json=body)
         if isinstance(result, NetworkAnswer):

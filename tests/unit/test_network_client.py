@@ -118,6 +118,20 @@ def test_fields_may_not_override_the_reference_or_deadline():
         run(scenario)
 
 
+def test_fields_must_be_those_of_the_kind():
+    async def scenario():
+        async with network_at("http://127.0.0.1:9") as network:
+            await network.send(
+                PAYOUT,
+                reference="po_1",
+                fields={"amount": 5, "currency": "usd", "card_number": APPROVE},
+                not_after_ms=FUTURE_MS,
+            )
+
+    with pytest.raises(AssertionError, match="a payout takes"):
+        run(scenario)
+
+
 # Each sent in order for one reference: (card, deadline).
 SENT_APPROVED = (APPROVE, FUTURE_MS)
 SENT_DECLINED = (DECLINE, FUTURE_MS)

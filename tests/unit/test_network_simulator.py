@@ -12,8 +12,8 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from system_under_test.externals.network import make_app
+from system_under_test.externals.network.contract import PATHS, MovementKind, Outcome
 from system_under_test.externals.network.movements import AMOUNT_MAX, decide
-from system_under_test.network_client import PATHS, MovementKind, Outcome
 
 Result = TypeVar("Result")
 

@@ -5,8 +5,21 @@ from pathlib import Path
 
 from aiohttp import web
 
-from system_under_test.config import parse_address
 from system_under_test.externals.network.server import make_app
+
+
+def parse_address(text: str) -> tuple[str, int]:
+    """Split `host:port`, with a clear error for anything else.
+
+    The simulator parses its own arguments: it shares no code with the payments system.
+
+    >>> parse_address("127.0.0.1:8080")
+    ('127.0.0.1', 8080)
+    """
+    host, _, port = text.rpartition(":")
+    if not host or not port.isascii() or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError(f"bad address {text!r}: expected host:port")
+    return host, int(port)
 
 
 def main() -> None:

@@ -8,13 +8,18 @@ is money moved, so that a payments-system bug shows in the records.
 """
 
 import re
+import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from types import MappingProxyType
 
 from system_under_test.externals.network.cards import decide as decide_card
-from system_under_test.externals.network.contract import FIELDS
-from system_under_test.network_client import MovementKind, Outcome
+from system_under_test.externals.network.contract import (
+    FIELDS,
+    MovementKind,
+    Outcome,
+    is_expired,
+)
 
 ID_PREFIXES: Mapping[MovementKind, str] = MappingProxyType(
     {
@@ -23,6 +28,14 @@ ID_PREFIXES: Mapping[MovementKind, str] = MappingProxyType(
         MovementKind.PAYOUT: "npo",
     }
 )
+assert set(ID_PREFIXES) == set(MovementKind), "a kind lacks an id prefix"
+
+
+def new_movement_id(kind: MovementKind) -> str:
+    """A fresh record id in Stripe's style, such as `auth_3f9a...`; 24 hex characters make
+    collisions negligible."""
+    return f"{ID_PREFIXES[kind]}_{secrets.token_hex(12)}"
+
 
 # SQLite stores an INTEGER in 64 signed bits; a larger amount would fail the insert.
 AMOUNT_MAX = 2**63 - 1
@@ -70,7 +83,6 @@ _FIELD_CHECKS: Mapping[str, tuple[Callable[[object], bool], str]] = MappingProxy
     }
 )
 
-assert set(ID_PREFIXES) == set(FIELDS) == set(MovementKind), "a kind lacks a prefix or fields"
 assert {name for names in FIELDS.values() for name in names} == set(_FIELD_CHECKS)
 
 
@@ -131,7 +143,7 @@ def decide(
     <Outcome.EXPIRED: 'expired'>
     """
     card_number = fields.get("card_number")
-    if received_at_ns // 1_000_000 > fields["not_after_ms"]:
+    if is_expired(received_at_ns=received_at_ns, not_after_ms=fields["not_after_ms"]):
         outcome, decline_code = Outcome.EXPIRED, None
     elif kind is MovementKind.AUTHORIZATION:
         decline_code = decide_card(card_number)

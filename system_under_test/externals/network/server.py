@@ -1,7 +1,7 @@
 """HTTP front of the card network simulator (aiohttp): thin handlers over `movements` (what is
 accepted and decided) and `store` (where it is recorded).
 
-Per kind (authorizations, refunds, payouts, at network_client.PATHS):
+Per kind (authorizations, refunds, payouts, at contract.PATHS):
 `POST` records one movement and answers it; `GET ?reference=R` lists that reference's records;
 `GET ?after_seq=N&limit=M` pages through every record of the kind.
 """
@@ -18,10 +18,14 @@ from typing import TypeVar
 
 from aiohttp import web
 
-from system_under_test.externals.network.movements import ID_PREFIXES, Movement, decide, parse
+from system_under_test.externals.network.contract import PATHS, MovementKind
+from system_under_test.externals.network.movements import (
+    Movement,
+    decide,
+    new_movement_id,
+    parse,
+)
 from system_under_test.externals.network.store import MovementStore
-from system_under_test.ids import new_id
-from system_under_test.network_client import PATHS, MovementKind
 
 # A final read pages through the records; a page bounds one response's size.
 PAGE_LIMIT_MAX = 1000
@@ -104,7 +108,7 @@ def _receive(store: MovementStore, kind: MovementKind, fields: dict[str, object]
     later was received later still, and is expired. A look-up after the deadline is final.
     """
     movement = decide(
-        kind, fields, movement_id=new_id(ID_PREFIXES[kind]), received_at_ns=time.time_ns()
+        kind, fields, movement_id=new_movement_id(kind), received_at_ns=time.time_ns()
     )
     store.record(movement)
     return movement

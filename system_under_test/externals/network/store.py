@@ -9,8 +9,8 @@ import sqlite3
 from dataclasses import astuple, replace
 from pathlib import Path
 
+from system_under_test.externals.network.contract import MovementKind, Outcome
 from system_under_test.externals.network.movements import Movement
-from system_under_test.network_client import MovementKind, Outcome
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS movements (
