@@ -26,7 +26,8 @@ import random
 from collections import deque
 from typing import Protocol
 
-from faults.proxy.behaviours import Behaviour, Chunk, now, start_behaviour
+from faults.proxy.behaviour import Behaviour, Chunk, now
+from faults.proxy.behaviours import start_behaviour
 from faults.proxy.toxics import Toxic
 
 logger = logging.getLogger(__name__)

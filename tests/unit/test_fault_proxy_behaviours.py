@@ -13,7 +13,8 @@ import time
 import pytest
 
 from faults.proxy import loop as event_loop
-from faults.proxy.behaviours import YIELD_INTERVAL_S, Chunk, now, start_behaviour
+from faults.proxy.behaviour import YIELD_INTERVAL_S, Chunk, now
+from faults.proxy.behaviours import start_behaviour
 from faults.proxy.decisions import link_random
 from faults.proxy.toxics import Toxic, parse_new_toxic
 
