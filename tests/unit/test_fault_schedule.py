@@ -2,7 +2,7 @@
 
 import pytest
 
-from scenarios.scenario import schedule_problem
+from scenarios.fault_schedule import schedule_problem
 
 
 def fault(name, at_s, kind, params, duration_s=None):
