@@ -3,67 +3,20 @@ and with what parameters. Pure: the same seed and configuration give the same sc
 
 Each seed first draws which kinds of the pool take part (each with even odds, at least one):
 different seeds explore different mixes, which finds more than every kind at once would. Then
-it draws each fault's kind, start, duration and parameters from that kind's table, and keeps a
-fault only if it fits beside the ones before it (no two faults of one target at once), so the
-schedule is as valid as a hand-written one. Faults come out as scenario entries, which the
-scenario validates like any other.
+it draws each fault's kind, start and duration, and its parameters by the kind's own `draw`
+(faults/kinds), and keeps a fault only if it fits beside the ones before it (no two faults of
+one target at once), so the schedule is as valid as a hand-written one. Faults come out as
+scenario entries, which the scenario validates like any other.
 """
 
 import random
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
-from faults.kinds.kill import KILLABLE_SERVICES
-from system_under_test.deploy.spec import LINKS
+from faults.kinds import KINDS, RANDOM_NEMESIS_KINDS, kind_of
 
-# Processes a random fault may stop: the databases have their own kinds' care in scenarios.
-SERVICES = [service for service in KILLABLE_SERVICES if not service.startswith("pg-")]
 # Draws per fault before a crowded schedule gives up on it.
 PLACEMENT_ATTEMPTS_MAX = 20
-
-
-def _toxic(rng: random.Random) -> dict[str, Any]:
-    link = rng.choice(sorted(LINKS))
-    toxic_type, attributes = rng.choice(
-        [
-            ("latency", {"latency": rng.randint(50, 1500), "jitter": rng.randint(0, 50)}),
-            ("timeout", {"timeout": 0}),
-            ("reset_peer", {"timeout": 0}),
-            ("limit_data", {"bytes": rng.randint(1, 64)}),
-        ]
-    )
-    stream = rng.choice(["upstream", "downstream"])
-    return {"link": link, "type": toxic_type, "stream": stream, "attributes": attributes}
-
-
-def _service(rng: random.Random) -> dict[str, Any]:
-    return {"service": rng.choice(SERVICES)}
-
-
-def _kill(rng: random.Random) -> dict[str, Any]:
-    return {"service": rng.choice(SERVICES), "restart_after_s": round(rng.uniform(0.5, 2.0), 2)}
-
-
-def _partition(rng: random.Random) -> dict[str, Any]:
-    return {
-        "link": rng.choice(sorted(LINKS)),
-        "direction": rng.choice(["both", "upstream", "downstream"]),
-    }
-
-
-def _replica_lag(rng: random.Random) -> dict[str, Any]:
-    return {"mode": "pause_replay"}
-
-
-# Per kind: how to draw its parameters, and whether its scenario entry takes a duration.
-TABLES: Mapping[str, tuple[Callable[[random.Random], dict[str, Any]], bool]] = {
-    "toxic": (_toxic, True),
-    "kill": (_kill, False),
-    "pause": (_service, True),
-    "restart": (_service, False),
-    "partition": (_partition, True),
-    "replica_lag": (_replica_lag, True),
-}
 
 _RANGE = {
     "type": "object",
@@ -83,7 +36,7 @@ SCHEMA: dict[str, Any] = {
             "type": "array",
             "minItems": 1,
             "uniqueItems": True,
-            "items": {"enum": sorted(TABLES)},
+            "items": {"enum": RANDOM_NEMESIS_KINDS},
         },
         "faults": _RANGE,
         "start_s": _RANGE,
@@ -108,11 +61,12 @@ def random_faults(config: Mapping[str, Any], seed: int) -> list[dict[str, Any]]:
     for number in range(count):
         for _ in range(PLACEMENT_ATTEMPTS_MAX):
             fault = _draw(rng, mix, config, number)
-            kind = next(name for name in TABLES if name in fault)
-            lasts_s = fault.get("duration_s") or fault[kind].get("restart_after_s", 0.0)
+            name = kind_of(fault)
+            kind, params = KINDS[name], fault[name]
+            lasts_s = kind.lifetime_s(params, fault.get("duration_s"))
             # A restart's own time: a second of margin before another fault of its service.
             span = (fault["at_s"], fault["at_s"] + lasts_s + 1.0)
-            target = str(fault[kind].get("service") or fault[kind].get("link") or kind)
+            target = kind.target(params)
             if all(span[1] <= start or end <= span[0] for start, end in busy.get(target, [])):
                 busy.setdefault(target, []).append(span)
                 faults.append(fault)
@@ -121,14 +75,13 @@ def random_faults(config: Mapping[str, Any], seed: int) -> list[dict[str, Any]]:
 
 
 def _draw(rng: random.Random, mix: list[str], config: Mapping[str, Any], number: int) -> dict:
-    kind = rng.choice(mix)
-    draw_params, has_duration = TABLES[kind]
+    name = rng.choice(mix)
     start, duration = config["start_s"], config["duration_s"]
     fault: dict[str, Any] = {
-        "name": f"random-{number}-{kind.replace('_', '-')}",
+        "name": f"random-{number}-{name.replace('_', '-')}",
         "at_s": round(rng.uniform(start["min"], start["max"]), 2),
-        kind: draw_params(rng),
+        name: KINDS[name].draw(rng),
     }
-    if has_duration:
+    if KINDS[name].needs_duration:
         fault["duration_s"] = round(rng.uniform(duration["min"], duration["max"]), 2)
     return fault

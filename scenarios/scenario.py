@@ -13,9 +13,13 @@ import jsonschema
 import yaml
 
 from faults import swarm
-from faults.kinds import KINDS
 from faults.nemesis import FaultStep
-from scenarios.fault_schedule import fault_step, random_nemesis_problem, schedule_problem
+from scenarios.fault_schedule import (
+    STEP_SCHEMA,
+    fault_step,
+    random_nemesis_problem,
+    scheduled_faults,
+)
 from scenarios.workload.api import AMOUNT_MAX, CURRENCIES
 from system_under_test.deploy.local import REPLICATION_MODES
 
@@ -89,22 +93,7 @@ SCHEMA: dict[str, Any] = {
                 },
             },
         },
-        "faults": {
-            "type": "array",
-            "items": {
-                "type": "object",
-                "additionalProperties": False,
-                "required": ["name", "at_s"],
-                # Exactly one fault kind per step, named by its key.
-                "oneOf": [{"required": [kind]} for kind in sorted(KINDS)],
-                "properties": {
-                    "name": {"type": "string", "pattern": "^[a-z0-9][a-z0-9_-]*$"},
-                    "at_s": _NON_NEGATIVE,
-                    "duration_s": {"type": "number", "exclusiveMinimum": 0, "maximum": 3600},
-                    **{kind.name: kind.schema for kind in KINDS.values()},
-                },
-            },
-        },
+        "faults": {"type": "array", "items": STEP_SCHEMA},
         "quiesce": {
             "type": "object",
             "additionalProperties": False,
@@ -237,7 +226,7 @@ def _error_order(error: jsonschema.ValidationError) -> tuple:
     return (list(error.absolute_path), deepest.validator != "additionalProperties")
 
 
-def _validate(data: object, path: Path, known_invariants: frozenset[str] | None) -> None:
+def _validate(data: object, path: Path) -> None:
     validator = jsonschema.Draft202012Validator(SCHEMA)
     errors = list(validator.iter_errors(data))
     if errors:
@@ -259,17 +248,21 @@ def _validate(data: object, path: Path, known_invariants: frozenset[str] | None)
     problem = random_nemesis_problem(data)
     if problem is not None:
         raise ScenarioError(f"{path}: {problem}")
-    replication = data.get("topology", {}).get("replication", "async")
-    problem = schedule_problem(
-        data.get("faults", []), float(workload["duration_s"]), replication=replication
-    )
+
+
+def _schedule(data: dict[str, Any], path: Path) -> tuple[FaultStep, ...]:
+    # The random nemesis draws here, after validation; the whole schedule is then checked.
+    faults, problem = scheduled_faults(data)
     if problem is not None:
         raise ScenarioError(f"{path}: {problem}")
-    if known_invariants is not None:
-        for name in data["invariants"]:
-            if name not in known_invariants:
-                known = ", ".join(sorted(known_invariants))
-                raise ScenarioError(f"{path}: invariants: unknown {name!r}; known: {known}")
+    return tuple(fault_step(fault) for fault in faults)
+
+
+def _check_invariants(data: dict[str, Any], path: Path, known: frozenset[str] | None) -> None:
+    for name in data["invariants"]:
+        if known is not None and name not in known:
+            names = ", ".join(sorted(known))
+            raise ScenarioError(f"{path}: invariants: unknown {name!r}; known: {names}")
 
 
 def retry_problem(workload: dict[str, Any]) -> str | None:
@@ -326,7 +319,9 @@ def load_scenario(
         raise ScenarioError(f"{path}:{where}: unparsable YAML: {problem}") from None
     if seed is not None and isinstance(data, dict):
         data["seed"] = seed
-    _validate(data, path, known_invariants)
+    _validate(data, path)
+    faults = _schedule(data, path)
+    _check_invariants(data, path, known_invariants)
     workload = data["workload"]
     retry = workload.get("retry", {})
     amount = workload.get("amount", {"min": 100, "max": 5000})
@@ -351,7 +346,7 @@ def load_scenario(
             full_refund_share=float(workload.get("full_refund_share", 0.5)),
             read_back=bool(workload.get("read_back", True)),
         ),
-        faults=tuple(fault_step(fault) for fault in data.get("faults", [])),
+        faults=faults,
         quiesce_timeout_s=float(data.get("quiesce", {}).get("timeout_s", 60)),
         replication=data.get("topology", {}).get("replication", "async"),
         invariants=tuple(data["invariants"]),

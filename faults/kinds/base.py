@@ -5,6 +5,7 @@ schema cannot say), prepares (a baseline), starts the fault, measures its config
 (`confirm`), and heals it (`stop`). The nemesis schedules kinds through this interface only.
 """
 
+import random
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -67,16 +68,34 @@ class ActiveFault(Protocol):
 
 
 class FaultKind(Protocol):
-    """One kind of fault (toxic, kill, ...): its scenario entry and its life."""
+    """One kind of fault (toxic, kill, ...): every fact about it, so that the scenario loader,
+    the random nemesis and a stateful test read them here and nowhere else."""
 
     name: str
-    # The JSON schema of its scenario entry: unknown keys refused, types and ranges checked.
+    # The JSON schema of its scenario entry: unknown keys refused, types, ranges and defaults.
     schema: Mapping[str, Any]
     # Whether its scenario step gives `duration_s` (a toxic) or derives it (a kill's restart).
     needs_duration: bool
+    # The deployment backends it can act on.
+    backends: frozenset[str]
+    # Whether the seeded random nemesis may choose it (every kind can `draw` its parameters).
+    random_nemesis: bool
+    # Whether two steps of one target may overlap (each toxic has its own name and heal).
+    overlaps: bool
+    # Whether it leaves the topology without a replica (a failover promotes it).
+    removes_replica: bool
 
-    def check(self, params: Params) -> str | None:
-        """What the schema cannot check (a relation between values), or None if fine."""
+    def draw(self, rng: random.Random) -> dict[str, Any]:
+        """Parameters drawn from `rng` that its schema and `check` accept."""
+        ...
+
+    def check(self, params: Params, *, replication: str = "async") -> str | None:
+        """What the schema cannot check (a relation between values, or with the scenario's
+        replication mode), or None if fine; a problem starts with the key it names."""
+        ...
+
+    def needs_replica(self, params: Params) -> bool:
+        """Whether it acts on the replica (so it cannot come after a failover)."""
         ...
 
     def target(self, params: Params) -> str:
@@ -106,14 +125,22 @@ class FaultKind(Protocol):
 
 
 class KindDefaults:
-    """What most fault kinds do alike, for them to inherit and override: no check beyond the
-    schema, nothing to prepare, and a lifetime that is the step's duration (0 without one)."""
+    """What most fault kinds do alike, for them to inherit and override: the local backend
+    only, left out of the random nemesis, no overlaps, no check beyond the schema, nothing to
+    prepare, and a lifetime that is the step's duration (0 without one)."""
 
     name: str
     needs_duration: bool
+    backends = frozenset({"local"})
+    random_nemesis = False
+    overlaps = False
+    removes_replica = False
 
-    def check(self, params: Params) -> str | None:
+    def check(self, params: Params, *, replication: str = "async") -> str | None:
         return None
+
+    def needs_replica(self, params: Params) -> bool:
+        return self.target(params) == "pg-replica"
 
     def lifetime_s(self, params: Params, duration_s: float | None) -> float:
         if not self.needs_duration:

@@ -11,6 +11,7 @@ connections. The heal: the SUT's link to its (new) primary is up.
 """
 
 import asyncio
+import random
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -90,6 +91,13 @@ class FailoverKind(KindDefaults):
     name = NAME
     schema = SCHEMA
     needs_duration = False
+    removes_replica = True
+
+    def draw(self, rng: random.Random) -> dict[str, Any]:
+        return {}
+
+    def needs_replica(self, params: Params) -> bool:
+        return True
 
     def target(self, params: Params) -> str:
         return "pg-primary"
@@ -118,3 +126,6 @@ class FailoverKind(KindDefaults):
         await context.toxiproxy.update_proxy("pg_primary", enabled=True)
         active.evidence["switched_at_s"] = context.now_s()
         return active
+
+
+KIND = FailoverKind()

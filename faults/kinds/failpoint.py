@@ -15,6 +15,7 @@ restarts a dead one; a heal that could do neither is not confirmed.
 
 import asyncio
 import json
+import random
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,7 +23,7 @@ from typing import Any
 import aiohttp
 
 from faults.kinds.base import FaultContext, KindDefaults, Measured, Params
-from faults.kinds.kill import SIGKILL_STATUS
+from faults.kinds.services import SIGKILL_STATUS
 from faults.transient import TRANSIENT_ERRORS
 from system_under_test.failpoints import ACTIONS, DELAY_MS_MAX, NTH_MAX, POINTS, SERVICE_POINTS
 
@@ -47,7 +48,7 @@ SCHEMA: dict[str, Any] = {
         "service": {"enum": sorted(SERVICE_POINTS)},
         "point": {"enum": sorted(POINTS)},
         "action": {"enum": sorted(ACTIONS)},
-        "nth": {"type": "integer", "minimum": 1, "maximum": NTH_MAX},
+        "nth": {"type": "integer", "minimum": 1, "maximum": NTH_MAX, "default": 1},
         # A delay of 0 injects nothing, so nothing could be confirmed.
         "delay_ms": {"type": "integer", "minimum": 1, "maximum": DELAY_MS_MAX},
     },
@@ -191,7 +192,16 @@ class FailpointKind(KindDefaults):
     schema = SCHEMA
     needs_duration = True
 
-    def check(self, params: Params) -> str | None:
+    def draw(self, rng: random.Random) -> dict[str, Any]:
+        service = rng.choice(sorted(SERVICE_POINTS))
+        point = rng.choice(sorted(SERVICE_POINTS[service]))
+        params = {"service": service, "point": point, "action": rng.choice(sorted(ACTIONS))}
+        params["nth"] = rng.randint(1, NTH_MAX)
+        if params["action"] == "delay":
+            params["delay_ms"] = rng.randint(1, DELAY_MS_MAX)
+        return params
+
+    def check(self, params: Params, *, replication: str = "async") -> str | None:
         service, point, action = params["service"], params["point"], params["action"]
         if point not in SERVICE_POINTS[service]:
             owner = next(name for name, points in SERVICE_POINTS.items() if point in points)
@@ -247,3 +257,6 @@ class FailpointKind(KindDefaults):
         except (AdminError, *TRANSIENT_ERRORS) as error:
             active.evidence["arm_error"] = str(error) or type(error).__name__
         return active
+
+
+KIND = FailpointKind()

@@ -6,34 +6,32 @@ were PENDING or PROCESSING when it died. The heal is the restart, which must suc
 """
 
 import asyncio
+import random
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from faults.kinds.base import FaultContext, KindDefaults, Measured, Params
-from system_under_test.deploy.spec import SERVICES
+from faults.kinds.base import FaultContext, Measured, Params
+from faults.kinds.services import SIGKILL_STATUS, ServiceKind, restart_service, service_schema
 
 NAME = "kill"
-# Every service but the proxy: it carries every link and the harness's own control of faults,
-# so its death would be a partition of everything at once (the partition kind does that, with
-# a heal the harness keeps).
-KILLABLE_SERVICES = [service for service in SERVICES if service != "proxy"]
-SIGKILL_STATUS = -9
 # How long a kill waits for movements to be PROCESSING before it kills anyway (unconfirmed).
 PROCESSING_WAIT_S_MAX = 15.0
 PROCESSING_POLL_S = 0.05
 RESTART_AFTER_S_MAX = 600
+RESTART_AFTER_S_DEFAULT = 1.0
+# What the random nemesis draws: a restart soon enough to leave the run time to recover.
+DRAWN_RESTART_AFTER_S = (0.5, 2.0)
 
-SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "additionalProperties": False,
-    "required": ["service"],
-    "properties": {
-        "service": {"enum": KILLABLE_SERVICES},
-        "while_processing": {"type": "boolean"},
-        "restart_after_s": {"type": "number", "minimum": 0, "maximum": RESTART_AFTER_S_MAX},
+SCHEMA = service_schema(
+    while_processing={"type": "boolean", "default": False},
+    restart_after_s={
+        "type": "number",
+        "minimum": 0,
+        "maximum": RESTART_AFTER_S_MAX,
+        "default": RESTART_AFTER_S_DEFAULT,
     },
-}
+)
 
 
 async def wait_for_unresolved(context: FaultContext) -> int:
@@ -65,26 +63,22 @@ class ActiveKill:
         return Measured(confirmed, dict(self.evidence))
 
     async def stop(self) -> Measured:
-        service = self.params["service"]
-        try:
-            await asyncio.to_thread(self.context.processes.restart, service)
-        except Exception as error:  # any failure to restart is the heal's result
-            return Measured(False, {"restart_error": str(error)})
-        return Measured(self.context.processes.running(service), {"restarted": True})
+        return await restart_service(self.context.processes, self.params["service"])
 
 
-class KillKind(KindDefaults):
+class KillKind(ServiceKind):
     """SIGKILL of a service, restarted after `restart_after_s`."""
 
     name = NAME
     schema = SCHEMA
     needs_duration = False
 
-    def target(self, params: Params) -> str:
-        return params["service"]
+    def draw(self, rng: random.Random) -> dict[str, Any]:
+        low, high = DRAWN_RESTART_AFTER_S
+        return {**super().draw(rng), "restart_after_s": round(rng.uniform(low, high), 2)}
 
     def lifetime_s(self, params: Params, duration_s: float | None) -> float:
-        return float(params.get("restart_after_s", 1.0))
+        return float(params.get("restart_after_s", RESTART_AFTER_S_DEFAULT))
 
     async def prepare(self, context: FaultContext, params: Params) -> dict[str, Any]:
         if not params.get("while_processing", False):
@@ -104,3 +98,6 @@ class KillKind(KindDefaults):
         status = await asyncio.to_thread(context.processes.kill, params["service"])
         active.evidence["exit_status"] = status
         return active
+
+
+KIND = KillKind()

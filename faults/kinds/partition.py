@@ -22,6 +22,7 @@ from system_under_test.deploy.spec import LINKS
 
 NAME = "partition"
 DIRECTIONS = ("both", "upstream", "downstream")
+DIRECTION_DEFAULT = "both"
 PROBE_TIMEOUT_S = 1.0
 # Flapping is confirmed once a probe saw the link down and another saw it up.
 CONFIRM_WAIT_S_MAX = 15.0
@@ -43,7 +44,7 @@ SCHEMA: dict[str, Any] = {
     "required": ["link"],
     "properties": {
         "link": {"enum": sorted(LINKS)},
-        "direction": {"enum": list(DIRECTIONS)},
+        "direction": {"enum": list(DIRECTIONS), "default": DIRECTION_DEFAULT},
         "flapping": {
             "type": "object",
             "additionalProperties": False,
@@ -68,7 +69,7 @@ class ActivePartition:
 
     @property
     def direction(self) -> str:
-        return self.params.get("direction", "both")
+        return self.params.get("direction", DIRECTION_DEFAULT)
 
     async def cut(self) -> None:
         if self.direction == "both":
@@ -150,8 +151,12 @@ class PartitionKind(KindDefaults):
     name = NAME
     schema = SCHEMA
     needs_duration = True
+    random_nemesis = True
 
-    def check(self, params: Params) -> str | None:
+    def draw(self, rng: random.Random) -> dict[str, Any]:
+        return {"link": rng.choice(sorted(LINKS)), "direction": rng.choice(list(DIRECTIONS))}
+
+    def check(self, params: Params, *, replication: str = "async") -> str | None:
         for side, span in params.get("flapping", {}).items():
             if span["min_ms"] > span["max_ms"]:
                 return f"flapping.{side}: min_ms {span['min_ms']} > max_ms {span['max_ms']}"
@@ -177,3 +182,6 @@ class PartitionKind(KindDefaults):
         else:
             await active.cut()
         return active
+
+
+KIND = PartitionKind()

@@ -10,20 +10,13 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from faults.kinds.base import FaultContext, KindDefaults, Measured, Params
-from faults.kinds.kill import KILLABLE_SERVICES
+from faults.kinds.base import FaultContext, Measured, Params
+from faults.kinds.services import ServiceKind
 
 NAME = "pause"
 # A signal is delivered asynchronously: the process state shows it within milliseconds.
 STATE_WAIT_S_MAX = 2.0
 STATE_POLL_S = 0.02
-
-SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "additionalProperties": False,
-    "required": ["service"],
-    "properties": {"service": {"enum": KILLABLE_SERVICES}},
-}
 
 
 @dataclass
@@ -50,13 +43,9 @@ class ActivePause:
         return Measured(not stopped, {"resumed": not stopped})
 
 
-class PauseKind(KindDefaults):
+class PauseKind(ServiceKind):
     name = NAME
-    schema = SCHEMA
     needs_duration = True
-
-    def target(self, params: Params) -> str:
-        return params["service"]
 
     async def start(
         self,
@@ -69,3 +58,6 @@ class PauseKind(KindDefaults):
     ) -> ActivePause:
         await asyncio.to_thread(context.processes.pause, params["service"])
         return ActivePause(context, params["service"])
+
+
+KIND = PauseKind()

@@ -8,6 +8,7 @@ replay resumes or the toxic goes.
 """
 
 import asyncio
+import random
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -82,13 +83,22 @@ class ReplicaLagKind(KindDefaults):
     name = NAME
     schema = SCHEMA
     needs_duration = True
+    random_nemesis = True
 
-    def check(self, params: Params) -> str | None:
+    def draw(self, rng: random.Random) -> dict[str, Any]:
+        return {"mode": "pause_replay"}
+
+    def check(self, params: Params, *, replication: str = "async") -> str | None:
         if params["mode"] == "slow_link" and "latency_ms" not in params:
             return "latency_ms: a slow link needs its latency"
         if params["mode"] == "pause_replay" and "latency_ms" in params:
             return "latency_ms: pausing replay takes no latency"
+        if params["mode"] == "pause_replay" and replication == "sync":
+            return "mode: a paused replay under sync replication would hold every commit"
         return None
+
+    def needs_replica(self, params: Params) -> bool:
+        return True
 
     def target(self, params: Params) -> str:
         return "pg-replica"
@@ -116,3 +126,6 @@ class ReplicaLagKind(KindDefaults):
             await fetch_value(replica, "SELECT pg_wal_replay_pause()::text")
         wait_s = CONFIRM_WAIT_S_MAX if lifetime_s is None else min(CONFIRM_WAIT_S_MAX, lifetime_s)
         return ActiveLag(context, name, params, wait_s)
+
+
+KIND = ReplicaLagKind()

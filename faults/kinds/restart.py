@@ -9,17 +9,10 @@ import asyncio
 from dataclasses import dataclass
 from typing import Any
 
-from faults.kinds.base import FaultContext, KindDefaults, Measured, Params
-from faults.kinds.kill import KILLABLE_SERVICES
+from faults.kinds.base import FaultContext, Measured, Params
+from faults.kinds.services import ServiceKind
 
 NAME = "restart"
-
-SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "additionalProperties": False,
-    "required": ["service"],
-    "properties": {"service": {"enum": KILLABLE_SERVICES}},
-}
 
 
 @dataclass
@@ -37,13 +30,9 @@ class ActiveRestart:
         return Measured(running, {"running": running})
 
 
-class RestartKind(KindDefaults):
+class RestartKind(ServiceKind):
     name = NAME
-    schema = SCHEMA
     needs_duration = False
-
-    def target(self, params: Params) -> str:
-        return params["service"]
 
     async def prepare(self, context: FaultContext, params: Params) -> dict[str, Any]:
         return {"pid_before": context.processes.pid(params["service"])}
@@ -61,3 +50,6 @@ class RestartKind(KindDefaults):
         await asyncio.to_thread(context.processes.restart, service)
         evidence = {**prepared, "pid_after": context.processes.pid(service)}
         return ActiveRestart(context, service, evidence)
+
+
+KIND = RestartKind()

@@ -9,13 +9,14 @@ sliced), the proxy's own count of the connections the toxic affected decides, if
 keeps one; a real Toxiproxy does not, and the fault stays unconfirmed.
 """
 
+import random
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from faults.kinds.base import FaultContext, KindDefaults, Measured, Params
 from faults.link_probe import CLOSED_EARLY, NO_ANSWER, RESET, ProbeResult, probe_link
-from faults.proxy.toxics import STREAMS, TOXIC_ATTRIBUTES
+from faults.proxy.toxics import ATTRIBUTE_MINIMUM, DOWNSTREAM, STREAMS, TOXIC_ATTRIBUTES
 from faults.toxiproxy_api import ToxiproxyError
 from system_under_test.deploy.spec import LINKS
 
@@ -43,7 +44,7 @@ ATTRIBUTE_MAXIMUM = {
     "size_variation": 1_000_000,
     "bytes": 1_000_000_000,
 }
-ATTRIBUTE_MINIMUM = {"average_size": 1}
+TOXICITY_DEFAULT = 1.0
 # A link under load (a backlog released by the previous fault) may answer slowly.
 BASELINE_PROBE_TIMEOUT_S = 5.0
 # Probes while the toxic lasts; with toxicity below 1 a probe's connection may be spared.
@@ -66,7 +67,7 @@ def _attributes_schema(toxic_type: str) -> dict[str, Any]:
         "properties": {
             name: {
                 "type": "integer",
-                "minimum": ATTRIBUTE_MINIMUM.get(name, 0),
+                "minimum": ATTRIBUTE_MINIMUM.get((toxic_type, name), 0),
                 "maximum": ATTRIBUTE_MAXIMUM[name],
             }
             for name in TOXIC_ATTRIBUTES[toxic_type]
@@ -81,8 +82,13 @@ SCHEMA: dict[str, Any] = {
     "properties": {
         "link": {"enum": sorted(LINKS)},
         "type": {"enum": TOXIC_TYPES},
-        "stream": {"enum": list(STREAMS)},
-        "toxicity": {"type": "number", "exclusiveMinimum": 0, "maximum": 1},
+        "stream": {"enum": list(STREAMS), "default": DOWNSTREAM},
+        "toxicity": {
+            "type": "number",
+            "exclusiveMinimum": 0,
+            "maximum": 1,
+            "default": TOXICITY_DEFAULT,
+        },
         "attributes": {"type": "object"},
     },
     "allOf": [
@@ -181,7 +187,7 @@ class ActiveToxic:
     async def confirm(self) -> Measured:
         link, toxic_type = self.params["link"], self.params["type"]
         attributes = self.params["attributes"]
-        stream = self.params.get("stream", "downstream")
+        stream = self.params.get("stream", DOWNSTREAM)
         evidence: dict[str, Any] = {"baseline_probe": self.baseline.to_json(), "probes": []}
         if not self.baseline.answered:
             evidence["problem"] = "the link did not answer before the fault"
@@ -229,8 +235,24 @@ class ToxicKind(KindDefaults):
     name = NAME
     schema = SCHEMA
     needs_duration = True
+    random_nemesis = True
+    overlaps = True
 
-    def check(self, params: Params) -> str | None:
+    def draw(self, rng: random.Random) -> dict[str, Any]:
+        # The draws run in this order whichever type is chosen, so that a seed's schedule stays.
+        link = rng.choice(sorted(LINKS))
+        toxic_type, attributes = rng.choice(
+            [
+                ("latency", {"latency": rng.randint(50, 1500), "jitter": rng.randint(0, 50)}),
+                ("timeout", {"timeout": 0}),
+                ("reset_peer", {"timeout": 0}),
+                ("limit_data", {"bytes": rng.randint(1, 64)}),
+            ]
+        )
+        stream = rng.choice(list(STREAMS))
+        return {"link": link, "type": toxic_type, "stream": stream, "attributes": attributes}
+
+    def check(self, params: Params, *, replication: str = "async") -> str | None:
         attributes = params["attributes"]
         if params["type"] == "latency" and attributes.get("jitter", 0) > attributes["latency"]:
             return "attributes.jitter: larger than latency (a negative delay)"
@@ -260,8 +282,11 @@ class ToxicKind(KindDefaults):
             link,
             name=name,
             type=params["type"],
-            stream=params.get("stream", "downstream"),
-            toxicity=float(params.get("toxicity", 1.0)),
+            stream=params.get("stream", DOWNSTREAM),
+            toxicity=float(params.get("toxicity", TOXICITY_DEFAULT)),
             attributes=dict(params["attributes"]),
         )
         return ActiveToxic(context, name, params, prepared["baseline"])
+
+
+KIND = ToxicKind()
