@@ -2,7 +2,6 @@
 final state, tear down, check the invariants and write the report."""
 
 import asyncio
-import dataclasses
 import datetime
 import json
 import logging
@@ -18,12 +17,13 @@ from faults.nemesis import Nemesis
 from faults.toxiproxy_api import ToxiproxyApi, ToxiproxyError
 from invariants.model.faults import encode_fault_event
 from invariants.model.files import LATEST_LINK
-from invariants.model.final_state import encode_final_state, parse_final_state
+from invariants.model.final_state import FinalState, UncheckedFinalState
 from invariants.model.history import encode_event
 from invariants.model.provenance import encode_provenance
 from scenarios.event_log import EventLog, RunClock
 from scenarios.observe.final_reads import read_final_state, unresolved_or_none
 from scenarios.provenance import PROJECT_ROOT, collect_provenance
+from scenarios.run_files import write_final_state, write_scenario, write_topology_files
 from scenarios.scenario import Scenario
 from scenarios.workload.client import WorkloadClient
 from scenarios.workload.plan import plan_ops
@@ -97,7 +97,7 @@ async def drive(
     endpoints: Endpoints,
     run_dir: Path,
     clock: RunClock,
-) -> dict:
+) -> FinalState | UncheckedFinalState:
     """The run's live part; returns the final state (also written to final_state.json)."""
     history = EventLog(run_dir / invariants.HISTORY_FILE, clock, encode_event)
     fault_log = EventLog(run_dir / invariants.FAULTS_FILE, clock, encode_fault_event)
@@ -150,28 +150,14 @@ async def drive(
             primary_dsn=topology.primary_dsn(),
             network_url=endpoints.network_url,
             read_time_ns=clock.now_ns(),
+            quiesced=quiesced,
+            problems=(*heal_problems, *cut_off),
         )
     finally:
         history.close()
         fault_log.close()
-    final_state["quiesced"] = quiesced
-    final_state["errors"].extend(heal_problems + cut_off)
-    final_state["complete"] = final_state["complete"] and not heal_problems and not cut_off
-    write_final_state(run_dir / invariants.FINAL_STATE_FILE, final_state)
+    write_final_state(run_dir, final_state)
     return final_state
-
-
-def write_final_state(path: Path, document: dict) -> None:
-    """Write the final reads through the run-file model, so the file is what the checkers
-    read. Rows that break its contract are kept as read: ``analyze`` then names the broken
-    field and the run is unknown, instead of the evidence being lost."""
-    try:
-        state = parse_final_state(document, source="final reads")
-    except invariants.RunFileError as error:
-        log.error("final reads break the run-file contract, written as read: %s", error)
-        _write_json(path, document)
-        return
-    reports.write_atomic(path, encode_final_state(state))
 
 
 def check_and_report(
@@ -224,7 +210,7 @@ def run_campaign(
     provenance = collect_provenance(
         scenario=scenario, seed=scenario.seed, defects=list(defects), postgres_bindir=bindir
     )
-    _write_json(run_dir / "scenario.json", dataclasses.asdict(scenario))
+    write_scenario(run_dir, scenario)
     clock = RunClock()
     topology = LocalTopology(
         run_dir,
@@ -236,6 +222,7 @@ def run_campaign(
     )
     try:
         endpoints = topology.start()
+        write_topology_files(run_dir, endpoints)
         log.info("topology up; driving %s", scenario.name)
         asyncio.run(drive(scenario, topology, endpoints, run_dir, clock))
     finally:

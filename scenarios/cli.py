@@ -21,7 +21,9 @@ import invariants
 import reports
 from faults.proxy import DEFAULT_HOST, DEFAULT_PORT, CannotListen, serve_until_stopped
 from faults.proxy.address import parse_port
+from invariants.model.files import SCENARIO_FILE
 from invariants.model.provenance import encode_provenance, parse_provenance
+from invariants.model.scenario_record import load_scenario_record
 from reports import EXIT_HARNESS_ERROR
 from reports import compare as comparing
 from reports.campaign_report import CAMPAIGN_FILE, render_campaign_md
@@ -29,6 +31,7 @@ from scenarios import mutants, sweep
 from scenarios.bench import BenchError, BenchSettings, run_bench
 from scenarios.campaign import RUNS_ROOT, check_and_report, new_run_dir, point_latest, run_campaign
 from scenarios.progress import run_progress
+from scenarios.run_files import write_topology_files
 from scenarios.scenario import ScenarioError, load_scenario
 from system_under_test.defects import UnknownDefectError, defects_from_environment
 from system_under_test.deploy.errors import DeployError
@@ -92,10 +95,10 @@ def command_analyze(arguments: argparse.Namespace) -> int:
         raise HarnessError(f"no run directory at {run_dir}")
     try:
         # What ran is in scenario.json, written before the run started.
-        scenario = json.loads((run_dir / "scenario.json").read_text())
-    except (OSError, ValueError) as error:
+        scenario = load_scenario_record(run_dir / SCENARIO_FILE)
+    except (OSError, invariants.RunFileError) as error:
         raise HarnessError(
-            f"cannot analyze {run_dir}: no readable scenario.json ({error})"
+            f"cannot analyze {run_dir}: no readable {SCENARIO_FILE} ({error})"
         ) from None
     try:
         previous = json.loads((run_dir / reports.REPORT_FILE).read_text())
@@ -107,9 +110,9 @@ def command_analyze(arguments: argparse.Namespace) -> int:
         verdict, report = check_and_report(
             run_dir,
             run_id=run_dir.resolve().name,
-            scenario_name=scenario["name"],
-            seed=scenario["seed"],
-            names=list(scenario["invariants"]),
+            scenario_name=scenario.name,
+            seed=scenario.seed,
+            names=list(scenario.invariants),
             provenance=provenance,
             duration_s=duration_s,
         )
@@ -196,8 +199,9 @@ def command_up(arguments: argparse.Namespace) -> int:
     )
     try:
         endpoints = topology.start()
+        endpoints_file = write_topology_files(run_dir, endpoints)
         reports.write_atomic(state_file, json.dumps({"pid": os.getpid(), "run_dir": str(run_dir)}))
-        print(f"topology up: {run_dir / 'endpoints.json'}")
+        print(f"topology up: {endpoints_file}")
         print(f"api: {endpoints.api_url}  proxy API: {endpoints.proxy_api}")
         print("Ctrl-C or `paychaos down` to tear it down", flush=True)
         try:

@@ -4,6 +4,12 @@ One owner: writers (the campaign, the reports) and readers (``analyze``, the che
 these names; nothing else spells them.
 """
 
+# What ran, written before the run starts: ``analyze`` re-checks with its invariants.
+SCENARIO_FILE = "scenario.json"
+# Where the topology's services were, and its test merchants with their secret keys.
+ENDPOINTS_FILE = "endpoints.json"
+MERCHANTS_FILE = "merchants.json"
+
 # Checker inputs.
 HISTORY_FILE = "history.jsonl"
 FAULTS_FILE = "faults.jsonl"

@@ -5,13 +5,14 @@ on the network; the network's ``approved`` records are the money that really mov
 """
 
 from collections.abc import Callable, Hashable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, get_args
+from typing import Any, Literal, get_args
 
 import msgspec
 
 from invariants.model.errors import RunFileError
-from invariants.model.records import gc_paused, validation_problem
+from invariants.model.records import gc_paused, load_document, validation_problem
 
 MovementState = Literal["PENDING", "PROCESSING", "SUCCEEDED", "FAILED"]
 # Who resolved a movement: the request itself, or the worker's recovery by look-up.
@@ -196,12 +197,7 @@ def load_final_state(path: Path) -> FinalState:
     >>> state = load_final_state(Path("reports/runs/latest/final_state.json"))  # doctest: +SKIP
     """
     with gc_paused():
-        try:
-            state = _DECODER.decode(path.read_bytes())
-        except msgspec.ValidationError as error:
-            raise validation_problem(error, str(path)) from None
-        except msgspec.DecodeError as error:
-            raise RunFileError(f"{path}: not valid JSON ({error})") from None
+        state = load_document(path, _DECODER)
         _check_identities(state, str(path))
         return state
 
@@ -225,8 +221,31 @@ def parse_final_state(document: object, *, source: str = "final_state.json") -> 
         return state
 
 
-def encode_final_state(state: FinalState) -> bytes:
-    """``final_state.json`` as written: what :func:`load_final_state` reads back as ``state``."""
+@dataclass(frozen=True)
+class UncheckedFinalState:
+    """Final reads that break the contract, kept as read: written as they are, ``analyze``
+    then names the broken field and the run is unknown, instead of the evidence being lost."""
+
+    document: dict[str, Any]
+    problem: RunFileError
+
+
+def final_state_from_reads(
+    document: dict[str, Any], *, source: str = "final reads"
+) -> FinalState | UncheckedFinalState:
+    """The final state the reads gave, or, when they break the contract, the reads as read."""
+    try:
+        return parse_final_state(document, source=source)
+    except RunFileError as problem:
+        return UncheckedFinalState(document, problem)
+
+
+def encode_final_state(state: FinalState | UncheckedFinalState) -> bytes:
+    """``final_state.json`` as written: what :func:`load_final_state` reads back as ``state``
+    (and, for unchecked reads, the document whose broken field it names)."""
+    if isinstance(state, UncheckedFinalState):
+        # Values a database driver gives that JSON has no type for are written as text.
+        return msgspec.json.encode(state.document, enc_hook=str)
     return _ENCODER.encode(state)
 
 

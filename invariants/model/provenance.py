@@ -9,8 +9,7 @@ from typing import Any
 
 import msgspec
 
-from invariants.model.errors import RunFileError
-from invariants.model.records import validation_problem
+from invariants.model.records import convert_document
 
 
 class Provenance(msgspec.Struct, frozen=True, kw_only=True):
@@ -44,9 +43,4 @@ def encode_provenance(provenance: Provenance) -> dict[str, Any]:
 
 def parse_provenance(document: object, *, source: str = "report.json: provenance") -> Provenance:
     """Validate a provenance object read back from a report; errors name the field."""
-    if type(document) is not dict:
-        raise RunFileError(f"{source}: expected an object")
-    try:
-        return msgspec.convert(document, Provenance)
-    except msgspec.ValidationError as error:
-        raise validation_problem(error, source) from None
+    return convert_document(document, Provenance, source=source)

@@ -5,9 +5,14 @@ import json
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
+from typing import TypeVar
+
+import msgspec
 
 from invariants.model.errors import RunFileError
 
+T = TypeVar("T")
 # Enough to show an id or a small object in an error message, short enough to stay one line.
 _SHOWN_CHARS_MAX = 80
 
@@ -83,3 +88,32 @@ def _said(problem: str, *, as_predicate: bool = False) -> str:
     if invalid:
         return f"must be one of the values the contract names, got {invalid[1]}"
     return problem[:1].lower() + problem[1:]
+
+
+def load_document(path: Path, decoder: "msgspec.json.Decoder[T]") -> T:
+    """Decode the JSON document at ``path`` with ``decoder``; errors name the file and field.
+
+    A missing or unreadable file raises :class:`OSError`.
+    """
+    try:
+        return decoder.decode(path.read_bytes())
+    except msgspec.ValidationError as error:
+        raise validation_problem(error, str(path)) from None
+    except msgspec.DecodeError as error:
+        raise RunFileError(f"{path}: not valid JSON ({error})") from None
+
+
+def encode_document(document: object) -> bytes:
+    """A JSON document as the run directory keeps it: indented for a reader, one final newline."""
+    return msgspec.json.format(msgspec.json.encode(document), indent=2) + b"\n"
+
+
+def convert_document(document: object, type_: type[T], *, source: str) -> T:
+    """Validate a JSON object already decoded (or built in memory) as ``type_``; errors name
+    ``source`` and the field."""
+    if type(document) is not dict:
+        raise RunFileError(f"{source}: expected an object")
+    try:
+        return msgspec.convert(document, type_)
+    except msgspec.ValidationError as error:
+        raise validation_problem(error, source) from None

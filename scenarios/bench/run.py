@@ -21,6 +21,7 @@ from scenarios.bench.settings import BenchSettings
 from scenarios.bench.workload_calls import calls_per_charge
 from scenarios.campaign import new_run_dir, point_latest, run_campaign
 from scenarios.provenance import postgres_version, source_provenance
+from scenarios.run_files import write_topology_files
 from scenarios.scenario import load_scenario
 from system_under_test.config import API_PROCESSES_ENV
 from system_under_test.deploy import postgres
@@ -76,6 +77,7 @@ def _measure_live(
 ) -> dict:
     """Everything measured on the running topology."""
     endpoints = topology.start()
+    write_topology_files(run_dir, endpoints)
     log.info("topology up in %s", run_dir)
     ladders = event_loop.run(drive_ladders(endpoints, settings))
     pgbench.initialise(bindir, _primary_port(endpoints))

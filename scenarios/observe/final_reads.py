@@ -4,6 +4,7 @@ ledger, the movements' recorded state transitions) and the network's records of 
 They go straight to the primary and the network simulator, around the proxy, so that no fault
 can shape them. Each read retries a bounded number of times; what still fails is listed in
 `errors` and the state is marked incomplete (the liveness checker then says `unknown`).
+The reads are built once into the run-file model's final state, which the campaign writes.
 """
 
 import asyncio
@@ -14,6 +15,7 @@ import aiohttp
 import asyncpg
 
 from faults.transient import TRANSIENT_ERRORS
+from invariants.model.final_state import FinalState, UncheckedFinalState, final_state_from_reads
 
 log = logging.getLogger("paychaos.final_reads")
 
@@ -132,15 +134,34 @@ async def _with_retries(what: str, read, errors: list[str]):
     return None
 
 
-async def read_final_state(*, primary_dsn: str, network_url: str, read_time_ns: int) -> dict:
-    """The final state document (final_state.json) from the primary and the network."""
+async def read_final_state(
+    *,
+    primary_dsn: str,
+    network_url: str,
+    read_time_ns: int,
+    quiesced: bool | None = None,
+    problems: tuple[str, ...] = (),
+) -> FinalState | UncheckedFinalState:
+    """The final state (final_state.json) from the primary and the network.
+
+    ``quiesced`` says whether recovery finished before the reads; ``problems`` are what went
+    wrong before them (a fault not healed, the workload cut off): each one makes the state
+    incomplete. Reads that break the run-file contract are kept as read, for ``analyze`` to
+    name the broken field.
+    """
     errors: list[str] = []
     primary = await _with_retries("primary", lambda: _read_primary(primary_dsn), errors)
     network = await _with_retries("network", lambda: _read_network(network_url), errors)
-    return {
-        "complete": primary is not None and network is not None,
-        "errors": errors,
-        "read_time": read_time_ns,
-        **{name: (primary or {}).get(name, []) for name in PRIMARY_QUERIES},
-        **{name: (network or {}).get(name, []) for name, _ in NETWORK_LISTS.values()},
-    }
+    state = final_state_from_reads(
+        {
+            "complete": primary is not None and network is not None and not problems,
+            "errors": [*errors, *problems],
+            "read_time": read_time_ns,
+            **{name: (primary or {}).get(name, []) for name in PRIMARY_QUERIES},
+            **{name: (network or {}).get(name, []) for name, _ in NETWORK_LISTS.values()},
+            "quiesced": quiesced,
+        }
+    )
+    if isinstance(state, UncheckedFinalState):
+        log.error("final reads break the run-file contract, written as read: %s", state.problem)
+    return state

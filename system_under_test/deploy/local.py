@@ -207,7 +207,6 @@ class LocalTopology(Topology):
             merchants=merchants,
             defects=list(self.defects),
         )
-        self._endpoints.write(self.run_dir / "endpoints.json")
         return self._endpoints
 
     def _start_proxy(self, plan: "_AddressPlan") -> None:
@@ -347,7 +346,9 @@ class LocalTopology(Topology):
             )
 
     def _migrate(self, dsn: str) -> list[Merchant]:
-        out = self.run_dir / "merchants.json"
+        # Beside the data, removed with it: the run files the harness writes hold the keys.
+        assert self._pg_root is not None
+        out = self._pg_root / "seeded-merchants.json"
         process = ServiceProcess(
             name="migrate",
             command=[

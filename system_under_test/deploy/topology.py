@@ -1,8 +1,7 @@
 """The interface every deployment backend gives: start, endpoints, process faults, tear down."""
 
 import abc
-import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 
@@ -15,7 +14,7 @@ class Merchant:
 
 @dataclass(frozen=True)
 class Endpoints:
-    """Where everything of a started topology is. Written to `endpoints.json`."""
+    """Where everything of a started topology is; the harness writes it to its run files."""
 
     backend: str
     run_dir: str
@@ -33,18 +32,6 @@ class Endpoints:
     defects: list[str] = field(default_factory=list)
     # Service name -> base URL of its admin endpoint (test mode: failpoints), on loopback.
     admin_urls: dict[str, str] = field(default_factory=dict)
-
-    def write(self, path: Path) -> None:
-        """Write as JSON atomically."""
-        temporary = path.with_suffix(".tmp")
-        temporary.write_text(json.dumps(asdict(self), indent=2) + "\n")
-        temporary.replace(path)
-
-    @classmethod
-    def read(cls, path: Path) -> "Endpoints":
-        data = json.loads(path.read_text())
-        data["merchants"] = [Merchant(**merchant) for merchant in data["merchants"]]
-        return cls(**data)
 
 
 class Topology(abc.ABC):

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from invariants.model.endpoints import load_endpoints
+from invariants.model.files import ENDPOINTS_FILE
 from tests.integration import contract
 
 HERE = Path(__file__).parent
@@ -115,11 +117,11 @@ def processes_mentioning(text: str) -> list[str]:
 def assert_nothing_left(run_dir: Path) -> None:
     """No process of the run and no port of its topology is left behind."""
     assert processes_mentioning(str(run_dir)) == []
-    endpoints_file = run_dir / "endpoints.json"
+    endpoints_file = run_dir / ENDPOINTS_FILE
     if endpoints_file.exists():
-        endpoints = json.loads(endpoints_file.read_text())
-        addresses = list(endpoints["services"].values())
-        addresses += [link["listen"] for link in endpoints["links"].values()]
+        endpoints = load_endpoints(endpoints_file)
+        addresses = list(endpoints.services.values())
+        addresses += [link["listen"] for link in endpoints.links.values()]
         assert [address for address in addresses if _listening(address)] == []
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from invariants import RunInputs, Verdict, parse_final_state
+from invariants import FinalState, RunInputs, Verdict
 from invariants.checkers import ledger_conservation, network_reconciliation
 from invariants.checkers import no_stale_balance_approval as stale_balance
 from scenarios.observe.final_reads import read_final_state
@@ -200,14 +200,15 @@ def test_the_correct_system_under_concurrent_payouts_is_valid_on_the_ledger_chec
 
 def _check(sut: Sut, checker):
     """Run a checker on the final state read from the live topology, as a campaign does."""
-    document = asyncio.run(
+    state = asyncio.run(
         read_final_state(
             primary_dsn=sut.endpoints.primary_dsn,
             network_url=sut.endpoints.network_url,
             read_time_ns=0,
         )
     )
-    return checker(RunInputs([], [], parse_final_state(document)))
+    assert isinstance(state, FinalState), state
+    return checker(RunInputs([], [], state))
 
 
 def _replica_available(sut: Sut) -> int | None:

@@ -8,6 +8,9 @@ import asyncpg
 import pytest
 import requests
 
+from invariants.model.endpoints import load_endpoints, load_merchants
+from invariants.model.files import MERCHANTS_FILE
+from scenarios.run_files import write_topology_files
 from system_under_test.deploy.errors import DeployError
 from system_under_test.deploy.local import LocalTopology
 from system_under_test.deploy.topology import Endpoints
@@ -57,8 +60,9 @@ async def _replication_state(endpoints: Endpoints) -> tuple[list, int, bool]:
     raise AssertionError("the replica never saw the primary's write")
 
 
-def test_endpoints_file_names_services_links_and_merchants(topology):
-    endpoints = Endpoints.read(topology.run_dir / "endpoints.json")
+def test_endpoints_file_names_services_links_and_merchants(topology, tmp_path):
+    endpoints = load_endpoints(write_topology_files(tmp_path, topology.endpoints()))
+    assert load_merchants(tmp_path / MERCHANTS_FILE) == endpoints.merchants
     assert set(endpoints.links) == {"api", "pg_primary", "pg_replica", "replication", "network"}
     assert len(endpoints.merchants) == 2
     assert all(merchant.api_key.startswith("sk_test_") for merchant in endpoints.merchants)

@@ -1,13 +1,16 @@
 """An interrupted or crashed run is analyzed as far as it can be: never valid, never a harness
 error while it has a history."""
 
+import dataclasses
 import json
 
 from invariants import FAULTS_FILE, FINAL_STATE_FILE, HISTORY_FILE
-from invariants.model.files import REPORT_FILE
+from invariants.model.files import REPORT_FILE, SCENARIO_FILE
 from invariants.model.provenance import encode_provenance
 from scenarios.campaign import check_and_report
 from scenarios.cli import main
+from scenarios.run_files import write_scenario
+from scenarios.scenario import load_scenario
 from tests.unit.test_invariants_builders import clean_run
 from tests.unit.test_run_file_model import PROVENANCE
 
@@ -25,9 +28,8 @@ def write_run(run_dir, *, history=True, faults=True, final_state=True):
     """A clean run's files; each one can be left out."""
     run = clean_run()
     run_dir.mkdir(parents=True, exist_ok=True)
-    (run_dir / "scenario.json").write_text(
-        json.dumps({"name": "baseline", "seed": 7, "invariants": NAMES})
-    )
+    scenario = load_scenario("baseline", seed=7)
+    write_scenario(run_dir, dataclasses.replace(scenario, invariants=tuple(NAMES)))
     if history:
         lines = [json.dumps(event) for event in run.events]
         (run_dir / HISTORY_FILE).write_text("\n".join(lines) + "\n")
@@ -137,3 +139,14 @@ def test_analyze_with_a_broken_stored_provenance_says_so_and_still_checks(tmp_pa
 
     assert main(["analyze", str(run_dir)]) == 0
     assert "no readable provenance" in capsys.readouterr().err
+
+
+def test_analyze_names_the_broken_field_of_the_stored_scenario(tmp_path, capsys):
+    run_dir = write_run(tmp_path / "run")
+    path = run_dir / SCENARIO_FILE
+    path.write_text(json.dumps(json.loads(path.read_text()) | {"invariants": "all"}))
+
+    assert main(["analyze", str(run_dir)]) == 3
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1
+    assert f"no readable scenario.json ({path}: field 'invariants' must be a list" in error

@@ -9,10 +9,16 @@ from hypothesis import strategies as st
 from invariants import RunFileError, load_faults, load_history, parse_faults, parse_history
 from invariants.model.faults import encode_fault_event, encode_faults
 from invariants.model.files import FAULTS_FILE, FINAL_STATE_FILE, HISTORY_FILE
-from invariants.model.final_state import encode_final_state, load_final_state, parse_final_state
+from invariants.model.final_state import (
+    UncheckedFinalState,
+    encode_final_state,
+    final_state_from_reads,
+    load_final_state,
+    parse_final_state,
+)
 from invariants.model.history import encode_event, encode_history
 from invariants.model.provenance import Provenance, encode_provenance, parse_provenance
-from scenarios.campaign import write_final_state
+from scenarios.run_files import write_final_state
 from tests.unit.test_invariants_builders import Run
 from tests.unit.test_invariants_properties import ACTIONS, build
 
@@ -116,9 +122,10 @@ def _decoded(lines) -> list[dict]:
 @given(action_lists)
 def test_final_state_written_by_the_campaign_reads_back_the_same(tmp_path_factory, actions):
     document = build(["charge", "retry", *actions]).run.document() | {"quiesced": True}
-    path = tmp_path_factory.mktemp("run") / FINAL_STATE_FILE
+    run_dir = tmp_path_factory.mktemp("run")
+    path = run_dir / FINAL_STATE_FILE
 
-    write_final_state(path, document)
+    write_final_state(run_dir, final_state_from_reads(document))
 
     state = load_final_state(path)
     assert state == parse_final_state(document)
@@ -131,8 +138,11 @@ def test_final_reads_that_break_the_contract_are_kept_as_read_and_named_on_load(
     document["charges"] = [{"id": "ch_1", "amount": "10.00"}]
     path = tmp_path / FINAL_STATE_FILE
 
-    write_final_state(path, document)
+    state = final_state_from_reads(document)
+    write_final_state(tmp_path, state)
 
+    assert isinstance(state, UncheckedFinalState)
+    assert "charges[0]" in str(state.problem)
     assert json.loads(path.read_text()) == document
     with pytest.raises(RunFileError, match=r"charges\[0\]: field 'amount' must be an integer"):
         load_final_state(path)
