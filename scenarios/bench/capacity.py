@@ -3,6 +3,7 @@ day, what the primary, the API and the idempotency store must carry, beside the 
 figures."""
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 SECONDS_PER_DAY = 86_400
@@ -34,87 +35,116 @@ class Measured:
     pgbench_tps: float
 
 
-def _rates(daily: int) -> tuple[float, float]:
-    return SEED_RATES[daily]
+# One quantity for one daily volume: the seed's figure (None where the seed states none) and
+# the one recomputed from measurements (None where there is nothing to divide by).
+Figures = tuple[float | None, float | None]
+Format = Callable[[float], str]
+
+
+def _ratio(numerator: float, denominator: float) -> float | None:
+    if denominator <= 0:
+        return None
+    return numerator / denominator
+
+
+def figures(measured: Measured, daily: int) -> dict[str, Figures]:
+    """The model's quantities for `daily` charges a day, unformatted, in the table's order.
+
+    >>> m = Measured(10, 3, 2000, 1500, 3.2, 600, 2000)
+    >>> figures(m, 10_000_000)["primary statements/s at peak"]
+    (4060, 5800)
+    """
+    average, peak = SEED_RATES[daily]
+    peak_commits = measured.durable_commits_per_charge * peak
+    keys_held = daily * KEY_RETENTION_S / SECONDS_PER_DAY
+    return {
+        "charges/s, average": (average, daily / SECONDS_PER_DAY),
+        "charges/s, peak (the seed's, 5x average)": (peak, peak),
+        "primary statements per charge": (
+            SEED_OPERATIONS_PER_CHARGE,
+            measured.statements_per_charge,
+        ),
+        "primary statements/s at peak": (
+            SEED_OPERATIONS_PER_CHARGE * peak,
+            measured.statements_per_charge * peak,
+        ),
+        "durable commits per charge": (None, measured.durable_commits_per_charge),
+        "durable commits/s at peak": (None, peak_commits),
+        "peak commits/s over pgbench -N tps here": (
+            None,
+            _ratio(peak_commits, measured.pgbench_tps),
+        ),
+        "WAL per day": (None, measured.wal_bytes_per_charge * daily),
+        "API calls per charge (workload)": (1, measured.api_calls_per_charge),
+        "API requests/s at peak": (peak, measured.api_calls_per_charge * peak),
+        "idempotency bytes per key": (SEED_KEY_BYTES, measured.key_bytes),
+        "idempotency store at a 24 h TTL": (
+            SEED_KEY_BYTES * keys_held,
+            measured.key_bytes * keys_held,
+        ),
+        "peak over this machine's SUT ceiling": (
+            None,
+            _ratio(peak, measured.charges_per_s_ceiling),
+        ),
+    }
+
+
+def _bytes(count: float) -> str:
+    """A byte count with a decimal unit.
+
+    >>> _bytes(1_000), _bytes(100e9), _bytes(1536)
+    ('1.0 KB', '100.0 GB', '1.5 KB')
+    """
+    units = ("B", "KB", "MB", "GB", "TB", "PB")
+    exponent = 0 if count < 1 else min(len(units) - 1, int(math.log10(count) // 3))
+    return f"{count / 1000**exponent:.1f} {units[exponent]}"
+
+
+def _number(spec: str, *, prefix: str = "") -> Format:
+    return lambda value: f"{prefix}{value:{spec}}"
+
+
+COUNT = _number(",.0f")
+
+
+def _ratio_text(ratio: float) -> str:
+    return f"{ratio:.2f}x"
+
+
+# How each quantity reads: (the seed's format, the measured format); a missing figure is "-".
+FORMATS: dict[str, tuple[Format, Format]] = {
+    "charges/s, average": (COUNT, _number(",.1f")),
+    "charges/s, peak (the seed's, 5x average)": (COUNT, COUNT),
+    "primary statements per charge": (_number(",.0f", prefix="~"), _number(".1f")),
+    "primary statements/s at peak": (COUNT, COUNT),
+    "durable commits per charge": (COUNT, _number(".1f")),
+    "durable commits/s at peak": (COUNT, COUNT),
+    "peak commits/s over pgbench -N tps here": (COUNT, _ratio_text),
+    "WAL per day": (COUNT, _bytes),
+    "API calls per charge (workload)": (COUNT, _number(".2f")),
+    "API requests/s at peak": (COUNT, COUNT),
+    "idempotency bytes per key": (lambda count: f"~{_bytes(count)}", _bytes),
+    "idempotency store at a 24 h TTL": (_bytes, _bytes),
+    "peak over this machine's SUT ceiling": (COUNT, _ratio_text),
+}
 
 
 def rows(measured: Measured) -> list[tuple[str, list[str]]]:
     """The table's rows: a quantity, then seed and measured for each daily volume."""
-    table: list[tuple[str, list[str]]] = []
-
-    def add(name: str, seed, value) -> None:
-        cells = []
-        for daily in DAILY_CHARGES:
-            cells += [seed(daily), value(daily)]
-        table.append((name, cells))
-
-    def same(formatter):
-        return formatter, formatter
-
-    add(
-        "charges/s, average",
-        lambda daily: f"{_rates(daily)[0]:,}",
-        lambda daily: f"{daily / SECONDS_PER_DAY:,.1f}",
-    )
-    add("charges/s, peak (the seed's, 5x average)", *same(lambda daily: f"{_rates(daily)[1]:,}"))
-    add(
-        "primary statements per charge",
-        lambda daily: f"~{SEED_OPERATIONS_PER_CHARGE}",
-        lambda daily: f"{measured.statements_per_charge:.1f}",
-    )
-    add(
-        "primary statements/s at peak",
-        lambda daily: f"{SEED_OPERATIONS_PER_CHARGE * _rates(daily)[1]:,.0f}",
-        lambda daily: f"{measured.statements_per_charge * _rates(daily)[1]:,.0f}",
-    )
-    add(
-        "durable commits per charge",
-        lambda daily: "-",
-        lambda daily: f"{measured.durable_commits_per_charge:.1f}",
-    )
-    add(
-        "durable commits/s at peak",
-        lambda daily: "-",
-        lambda daily: f"{measured.durable_commits_per_charge * _rates(daily)[1]:,.0f}",
-    )
-    add(
-        "peak commits/s over pgbench -N tps here",
-        lambda daily: "-",
-        lambda daily: _ratio(
-            measured.durable_commits_per_charge * _rates(daily)[1], measured.pgbench_tps
-        ),
-    )
-    add(
-        "WAL per day",
-        lambda daily: "-",
-        lambda daily: _bytes(measured.wal_bytes_per_charge * daily),
-    )
-    add(
-        "API calls per charge (workload)",
-        lambda daily: "1",
-        lambda daily: f"{measured.api_calls_per_charge:.2f}",
-    )
-    add(
-        "API requests/s at peak",
-        lambda daily: f"{_rates(daily)[1]:,.0f}",
-        lambda daily: f"{measured.api_calls_per_charge * _rates(daily)[1]:,.0f}",
-    )
-    add(
-        "idempotency bytes per key",
-        lambda daily: f"~{_bytes(SEED_KEY_BYTES)}",
-        lambda daily: _bytes(measured.key_bytes),
-    )
-    add(
-        "idempotency store at a 24 h TTL",
-        lambda daily: _bytes(SEED_KEY_BYTES * daily * KEY_RETENTION_S / SECONDS_PER_DAY),
-        lambda daily: _bytes(measured.key_bytes * daily * KEY_RETENTION_S / SECONDS_PER_DAY),
-    )
-    add(
-        "peak over this machine's SUT ceiling",
-        lambda daily: "-",
-        lambda daily: f"{_ratio(_rates(daily)[1], measured.charges_per_s_ceiling)}",
-    )
-    return table
+    by_volume = [figures(measured, daily) for daily in DAILY_CHARGES]
+    for volume in by_volume:
+        assert volume.keys() == FORMATS.keys(), "every quantity needs its formats"
+    return [
+        (
+            name,
+            [
+                "-" if value is None else text(value)
+                for volume in by_volume
+                for value, text in zip(volume[name], FORMATS[name], strict=True)
+            ],
+        )
+        for name in FORMATS
+    ]
 
 
 def markdown(measured: Measured) -> str:
@@ -131,20 +161,3 @@ def markdown(measured: Measured) -> str:
     lines = [header + " |", "|---" * (1 + 2 * len(DAILY_CHARGES)) + "|"]
     lines += [f"| {name} | " + " | ".join(cells) + " |" for name, cells in rows(measured)]
     return "\n".join(lines) + "\n"
-
-
-def _ratio(numerator: float, denominator: float) -> str:
-    if denominator <= 0:
-        return "-"
-    return f"{numerator / denominator:.2f}x"
-
-
-def _bytes(count: float) -> str:
-    """A byte count with a decimal unit.
-
-    >>> _bytes(1_000), _bytes(100e9), _bytes(1536)
-    ('1.0 KB', '100.0 GB', '1.5 KB')
-    """
-    units = ("B", "KB", "MB", "GB", "TB", "PB")
-    exponent = 0 if count < 1 else min(len(units) - 1, int(math.log10(count) // 3))
-    return f"{count / 1000**exponent:.1f} {units[exponent]}"
