@@ -2,11 +2,11 @@
 what the database alone does on this machine, measured in the same run as the SUT."""
 
 import re
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
 from scenarios.bench.errors import BenchError
+from scenarios.bench.tools import run_tool
 from system_under_test.deploy.postgres import SUPERUSER
 
 DATABASE = "paychaos_pgbench"
@@ -35,17 +35,7 @@ class PgbenchResult:
 
 
 def _run(command: list[str], timeout_s: float) -> str:
-    try:
-        completed = subprocess.run(
-            command,
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            text=True,
-            timeout=timeout_s,
-            check=False,
-        )
-    except subprocess.TimeoutExpired:
-        raise PgbenchError(f"{Path(command[0]).name} did not finish in {timeout_s:.0f} s") from None
+    completed = run_tool(command, timeout_s=timeout_s, error=PgbenchError)
     if completed.returncode != 0:
         tail = (completed.stderr or completed.stdout).strip().splitlines()[-3:]
         raise PgbenchError(f"{' '.join(command[:2])} failed: {' | '.join(tail)}")

@@ -8,7 +8,6 @@ the caller stops the worker first (its polling would be counted too).
 
 import asyncio
 import re
-import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
@@ -16,6 +15,7 @@ import aiohttp
 import asyncpg
 
 from scenarios.bench.errors import BenchError
+from scenarios.bench.tools import run_tool
 from scenarios.workload.api import WRITE_PATHS
 
 # Every statement of this measurement itself mentions the view; those are left out.
@@ -80,26 +80,21 @@ def _operation(session: aiohttp.ClientSession, api_url: str, kind: str) -> Calla
 def count_commits(bindir: Path, wal_dir: Path, start_lsn: str, end_lsn: str) -> int:
     """COMMIT records in the WAL between two positions: every transaction that wrote and was
     made durable, explicit (BEGIN ... COMMIT) or a single statement's own."""
-    try:
-        completed = subprocess.run(
-            [
-                str(bindir / "pg_waldump"),
-                "--path",
-                str(wal_dir),
-                "--start",
-                start_lsn,
-                "--end",
-                end_lsn,
-                "--rmgr",
-                "Transaction",
-            ],
-            capture_output=True,
-            text=True,
-            timeout=WALDUMP_TIMEOUT_S,
-            check=False,
-        )
-    except subprocess.TimeoutExpired:
-        raise MeasureError(f"pg_waldump did not finish in {WALDUMP_TIMEOUT_S:.0f} s") from None
+    completed = run_tool(
+        [
+            str(bindir / "pg_waldump"),
+            "--path",
+            str(wal_dir),
+            "--start",
+            start_lsn,
+            "--end",
+            end_lsn,
+            "--rmgr",
+            "Transaction",
+        ],
+        timeout_s=WALDUMP_TIMEOUT_S,
+        error=MeasureError,
+    )
     if completed.returncode != 0 and not completed.stdout:
         raise MeasureError(f"pg_waldump failed: {completed.stderr.strip()[-300:]}")
     return len(_COMMIT_RECORD.findall(completed.stdout))
