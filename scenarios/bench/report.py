@@ -1,6 +1,8 @@
 """bench.json's figures as Markdown (pure): the ladders, pgbench, the goals, the primary's
 costs per operation and the capacity model."""
 
+from collections.abc import Iterable, Iterator
+
 from scenarios.bench.schedule import KINDS
 
 LADDER_TITLES = {
@@ -21,16 +23,15 @@ def _errors(errors: dict[str, int]) -> str:
     return ", ".join(f"{name} {count}" for name, count in errors.items()) or "0"
 
 
-def ladder_table(steps: list[dict]) -> str:
-    """One row per step and kind: offered and achieved per second, latency, errors."""
-    lines = [
-        "| offered charges/s | kind | offered/s | achieved/s | p50 ms | p95 ms | p99 ms "
-        "| max ms | errors |",
-        "|---:|---|---:|---:|---:|---:|---:|---:|---|",
-    ]
+def _table(header: str, alignment: str, rows: Iterable[str]) -> str:
+    """A Markdown table: its header line, its alignment line, then one line per row."""
+    return "\n".join([header, alignment, *rows]) + "\n"
+
+
+def _ladder_rows(steps: list[dict]) -> Iterator[str]:
     for step in steps:
         if step.get("skipped"):
-            lines.append(
+            yield (
                 f"| {step['rate_per_s']:g} | all | - | - | - | - | - | - "
                 "| skipped: a lower step saturated the SUT |"
             )
@@ -38,13 +39,22 @@ def ladder_table(steps: list[dict]) -> str:
         for kind in KINDS:
             figures = step["kinds"][kind]
             offered_per_s = figures["offered"] / step["duration_s"]
-            lines.append(
+            yield (
                 f"| {step['rate_per_s']:g} | {kind} | {offered_per_s:,.1f} "
                 f"| {_cell(figures['achieved_per_s'])} | {_cell(figures['p50_ms'])} "
                 f"| {_cell(figures['p95_ms'])} | {_cell(figures['p99_ms'])} "
                 f"| {_cell(figures['max_ms'])} | {_errors(figures['errors'])} |"
             )
-    return "\n".join(lines) + "\n"
+
+
+def ladder_table(steps: list[dict]) -> str:
+    """One row per step and kind: offered and achieved per second, latency, errors."""
+    return _table(
+        "| offered charges/s | kind | offered/s | achieved/s | p50 ms | p95 ms | p99 ms "
+        "| max ms | errors |",
+        "|---:|---|---:|---:|---:|---:|---:|---:|---|",
+        _ladder_rows(steps),
+    )
 
 
 CPU_COLUMNS = ("api", "network", "proxy", "postgres", "replication", "worker", "driver")
@@ -52,26 +62,28 @@ CPU_COLUMNS = ("api", "network", "proxy", "postgres", "replication", "worker", "
 
 def cpu_table(steps: list[dict]) -> str:
     """Per step: the machine's busy share, and each service's CPU in % of one core."""
-    lines = [
+    measured = [(step["rate_per_s"], step["cpu"]) for step in steps if step.get("cpu")]
+    return _table(
         "| offered charges/s | machine busy % | " + " | ".join(CPU_COLUMNS) + " |",
         "|---:|---:|" + "---:|" * len(CPU_COLUMNS),
-    ]
-    for step in steps:
-        shares = step.get("cpu")
-        if not shares:
-            continue
-        cells = " | ".join(_cell(shares.get(name)) for name in CPU_COLUMNS)
-        lines.append(f"| {step['rate_per_s']:g} | {_cell(shares.get('machine_busy'))} | {cells} |")
-    return "\n".join(lines) + "\n"
+        (
+            f"| {rate:g} | {_cell(shares.get('machine_busy'))} | "
+            + " | ".join(_cell(shares.get(name)) for name in CPU_COLUMNS)
+            + " |"
+            for rate, shares in measured
+        ),
+    )
 
 
 def _pgbench_table(runs: list[dict]) -> str:
-    lines = ["| clients | tps | latency average ms |", "|---:|---:|---:|"]
-    lines += [
-        f"| {run['clients']} | {run['tps']:,.0f} | {run['latency_average_ms']:.2f} |"
-        for run in runs
-    ]
-    return "\n".join(lines) + "\n"
+    return _table(
+        "| clients | tps | latency average ms |",
+        "|---:|---:|---:|",
+        (
+            f"| {run['clients']} | {run['tps']:,.0f} | {run['latency_average_ms']:.2f} |"
+            for run in runs
+        ),
+    )
 
 
 def _goals_table(goals: dict) -> str:
@@ -79,51 +91,46 @@ def _goals_table(goals: dict) -> str:
         return {True: "yes", False: "**no**", None: "not measured"}[value]
 
     ratio = goals["charges_per_pgbench_tps"]
-    return (
-        "\n".join(
-            [
-                "| goal | measured | met |",
-                "|---|---|---|",
-                f"| SUT charges/s >= {goals['ratio_goal']} x pgbench -N tps "
-                f"| {_cell(goals['charges_per_s_ceiling'])} / {_cell(goals['pgbench_tps'])} "
-                f"= {'-' if ratio is None else f'{ratio:.3f}'} "
-                f"| {met(goals['ratio_met'])} |",
-                f"| p99 <= {goals['p99_goal_ms']:g} ms at {goals['p99_goal_rate_per_s']:g} "
-                f"charges/s offered | {_cell(goals['p99_at_goal_rate_ms'], ' ms')} "
-                f"| {met(goals['p99_met'])} |",
-            ]
-        )
-        + "\n"
+    return _table(
+        "| goal | measured | met |",
+        "|---|---|---|",
+        [
+            f"| SUT charges/s >= {goals['ratio_goal']} x pgbench -N tps "
+            f"| {_cell(goals['charges_per_s_ceiling'])} / {_cell(goals['pgbench_tps'])} "
+            f"= {'-' if ratio is None else f'{ratio:.3f}'} "
+            f"| {met(goals['ratio_met'])} |",
+            f"| p99 <= {goals['p99_goal_ms']:g} ms at {goals['p99_goal_rate_per_s']:g} "
+            f"charges/s offered | {_cell(goals['p99_at_goal_rate_ms'], ' ms')} "
+            f"| {met(goals['p99_met'])} |",
+        ],
     )
 
 
 def _costs_table(costs: dict) -> str:
-    lines = [
+    return _table(
         "| operation | statements | durable commits | BEGIN | COMMIT | ROLLBACK | WAL bytes |",
         "|---|---:|---:|---:|---:|---:|---:|",
-    ]
-    for kind, figures in costs.items():
-        lines.append(
+        (
             f"| {kind} | {figures['statements']:.1f} | {figures['durable_commits']:.1f} "
             f"| {figures['begins']:.1f} | {figures['explicit_commits']:.1f} "
             f"| {figures['rollbacks']:.1f} | {figures['wal_bytes']:,.0f} |"
-        )
-    return "\n".join(lines) + "\n"
+            for kind, figures in costs.items()
+        ),
+    )
 
 
 def _keys_table(keys: dict) -> str:
-    lines = [
+    return _table(
         "| idempotency_keys | keys | heap+TOAST bytes/key | index bytes/key | row bytes "
         "| response bytes |",
         "|---|---:|---:|---:|---:|---:|",
-    ]
-    for state, figures in keys.items():
-        lines.append(
+        (
             f"| {state.replace('_', ' ')} | {figures['keys']:,} "
             f"| {_cell(figures['table_bytes_per_key'])} | {_cell(figures['index_bytes_per_key'])} "
             f"| {figures['row_bytes_average']:,.0f} | {figures['response_bytes_average']:,.0f} |"
-        )
-    return "\n".join(lines) + "\n"
+            for state, figures in keys.items()
+        ),
+    )
 
 
 def _calls_text(calls: dict) -> str:
