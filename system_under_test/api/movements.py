@@ -15,7 +15,7 @@ from system_under_test.api.params import (
 )
 from system_under_test.payments import execution, idempotency
 from system_under_test.payments.charges import phases as charge_phases
-from system_under_test.payments.movement import Flow
+from system_under_test.payments.flow import Flow
 from system_under_test.payments.payouts import phases as payout_phases
 from system_under_test.payments.refunds import phases as refund_phases
 

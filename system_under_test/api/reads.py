@@ -15,7 +15,7 @@ from system_under_test.payments import balance_transactions, listing
 from system_under_test.payments.balance import balance_object
 from system_under_test.payments.charges import phases as charge_phases
 from system_under_test.payments.charges.wire import EMBEDDED_REFUNDS_MAX, charge_object
-from system_under_test.payments.movement import Flow
+from system_under_test.payments.flow import Flow
 from system_under_test.payments.payouts import phases as payout_phases
 from system_under_test.payments.payouts.wire import payout_object
 from system_under_test.payments.refunds import phases as refund_phases

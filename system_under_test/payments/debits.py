@@ -13,11 +13,9 @@ from system_under_test.defects import BALANCE_FROM_REPLICA, NO_ROW_LOCK
 from system_under_test.payments import accounts as chart
 from system_under_test.payments import ledger
 from system_under_test.payments.connections import connected
-from system_under_test.payments.execution import Refusal
+from system_under_test.payments.flow import Flow, Refusal, Row
 from system_under_test.payments.movement import (
     POSTING_ID_SQL,
-    Flow,
-    Row,
     SqlValue,
     insert_processing_ctes,
     with_ctes,

@@ -11,7 +11,7 @@ import contextlib
 import datetime
 import logging
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -28,14 +28,8 @@ from system_under_test.ids import new_id
 from system_under_test.network_client import DEFINITIVE_OUTCOMES, NetworkAnswer, Outcome
 from system_under_test.payments import idempotency
 from system_under_test.payments.connections import TRANSIENT_ERRORS, Database, connected
-from system_under_test.payments.movement import (
-    Flow,
-    NetworkPort,
-    Row,
-    deadline_ms,
-    read_object,
-    resolve,
-)
+from system_under_test.payments.flow import Created, Flow, NetworkPort, Refusal, deadline_ms
+from system_under_test.payments.movement import read_object, resolve
 from system_under_test.payments.states import FINAL_STATES, MovementState
 from system_under_test.payments.wire import Answer, error_answer
 
@@ -64,24 +58,6 @@ class Services:
     network_ttl: datetime.timedelta
     # A key lock older than this may be taken over.
     lock_ttl: datetime.timedelta
-
-
-@dataclass(frozen=True)
-class Created:
-    """A create phase's "yes": the object, PROCESSING, and what the network must be sent
-    besides reference and deadline (amount, currency, card number or authorization)."""
-
-    row: Row
-    send_fields: Mapping[str, object]
-    # The ledger transaction id the resolve phase will post under, drawn with the object.
-    posting_id: int | None = None
-
-
-@dataclass(frozen=True)
-class Refusal:
-    """A create phase's "no": answered, not stored, and nothing written (the key forgotten)."""
-
-    answer: Answer
 
 
 # The kind-specific create phase: (connection, the new object's id, its deadline, the key's

@@ -1,7 +1,7 @@
 """Every flow by name: what recovery walks over."""
 
 from system_under_test.payments.charges.phases import FLOW as CHARGE_FLOW
-from system_under_test.payments.movement import Flow
+from system_under_test.payments.flow import Flow
 from system_under_test.payments.payouts.phases import FLOW as PAYOUT_FLOW
 from system_under_test.payments.refunds.phases import FLOW as REFUND_FLOW
 

@@ -1,8 +1,5 @@
-"""What charges, refunds and payouts share: each is one money movement at the card network.
-
-A `Flow` names what differs between the three (table, network kind, ledger postings, wire
-answer); the object's creation in PROCESSING, its transitions and the resolve phase that
-applies the network's definitive answer are the same code for all of them.
+"""The object's creation in PROCESSING, its transitions and the resolve phase that applies the
+network's definitive answer: the same code for charges, refunds and payouts (payments.flow).
 
 The resolve phase is one statement (its own transaction): it locks the key, then the object,
 then the accounts in id order, applies the answer, posts the ledger and stores the key's final
@@ -11,11 +8,10 @@ The accounts are the hottest rows of the system; one statement holds them for th
 takes to run and commit, never across a round trip to the API.
 """
 
-import datetime
 import functools
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 import asyncpg
 from sqlalchemy import Table
@@ -24,12 +20,12 @@ from sqlalchemy.dialects.postgresql import JSONB
 
 from system_under_test.network_client import (
     DEFINITIVE_OUTCOMES,
-    MovementKind,
     NetworkAnswer,
     Outcome,
 )
 from system_under_test.payments import idempotency, ledger
 from system_under_test.payments.connections import Database, connected
+from system_under_test.payments.flow import Flow, Row, Settlement
 from system_under_test.payments.idempotency.recovery_points import FINISHED
 from system_under_test.payments.sql import Statement
 from system_under_test.payments.states import (
@@ -39,57 +35,7 @@ from system_under_test.payments.states import (
     next_state,
 )
 
-Row = Mapping[str, Any]
 _DIALECT = postgresql.dialect()
-
-
-class NetworkPort(Protocol):
-    """The card network as the flows need it (network_client.CardNetworkClient has it)."""
-
-    async def send(
-        self,
-        kind: MovementKind,
-        *,
-        reference: str,
-        fields: Mapping[str, object],
-        not_after_ms: int,
-    ) -> NetworkAnswer: ...
-
-    async def look_up(self, kind: MovementKind, reference: str) -> NetworkAnswer: ...
-
-
-@dataclass(frozen=True)
-class Settlement:
-    """What a resolution books besides the object's new state."""
-
-    # The ledger posting, or None when no money moves (a declined charge).
-    posting: str | None = None
-    # The object's column that names the posting's ledger transaction, if any.
-    transaction_column: str | None = None
-    # A failed refund gives its amount back to its charge (locked after the refund, before
-    # the accounts: the order the refund's create phase locks them in).
-    gives_back_charge: bool = False
-
-
-@dataclass(frozen=True)
-class Flow:
-    """One kind of money movement: what its phases need to know of it."""
-
-    name: str
-    table: Table
-    network_kind: MovementKind
-    id_prefix: str
-    # What a resolution books, by whether the network approved.
-    settlement: Callable[[bool], Settlement]
-    # The answer (status, body) a final object gives, and stores with its idempotency key.
-    final_response: Callable[[Row], tuple[int, dict[str, Any]]]
-    # The failure code of an object the network did not approve.
-    failure_code: Callable[[NetworkAnswer], str]
-
-
-def deadline_ms(deadline: datetime.datetime) -> int:
-    """The deadline as the network reads it: milliseconds since the epoch."""
-    return int(deadline.timestamp() * 1000)
 
 
 def with_ctes(ctes: list[tuple[str, str]], final: str) -> str:

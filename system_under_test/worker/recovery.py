@@ -13,8 +13,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from system_under_test.failpoints import Failpoints
 from system_under_test.network_client import DEFINITIVE_OUTCOMES
+from system_under_test.payments.flow import Flow, NetworkPort
 from system_under_test.payments.flows import FLOWS
-from system_under_test.payments.movement import Flow, NetworkPort, resolve
+from system_under_test.payments.movement import resolve
 from system_under_test.payments.states import MovementState
 
 log = logging.getLogger("paychaos.recovery")

@@ -9,14 +9,9 @@ import asyncpg
 from system_under_test.network_client import MovementKind, NetworkAnswer, Outcome
 from system_under_test.payments import idempotency
 from system_under_test.payments.charges import wire
-from system_under_test.payments.execution import Created, CreatePhase
-from system_under_test.payments.movement import (
-    POSTING_ID_SQL,
-    Flow,
-    Settlement,
-    insert_processing_ctes,
-    with_ctes,
-)
+from system_under_test.payments.execution import CreatePhase
+from system_under_test.payments.flow import Created, Flow, Settlement
+from system_under_test.payments.movement import POSTING_ID_SQL, insert_processing_ctes, with_ctes
 from system_under_test.payments.sql import Statement
 from system_under_test.schema import charges
 

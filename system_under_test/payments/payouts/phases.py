@@ -11,8 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from system_under_test.network_client import MovementKind, NetworkAnswer
 from system_under_test.payments import idempotency
 from system_under_test.payments.debits import Debit, reserve
-from system_under_test.payments.execution import Created, CreatePhase, Refusal
-from system_under_test.payments.movement import Flow, Settlement
+from system_under_test.payments.execution import CreatePhase
+from system_under_test.payments.flow import Created, Flow, Refusal, Settlement
 from system_under_test.payments.payouts import wire
 from system_under_test.schema import payouts
 

@@ -11,8 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from system_under_test.network_client import MovementKind, NetworkAnswer
 from system_under_test.payments import idempotency
 from system_under_test.payments.debits import Debit, reserve
-from system_under_test.payments.execution import Created, CreatePhase, Refusal
-from system_under_test.payments.movement import Flow, Row, Settlement
+from system_under_test.payments.execution import CreatePhase
+from system_under_test.payments.flow import Created, Flow, Refusal, Row, Settlement
 from system_under_test.payments.refunds import wire
 from system_under_test.payments.sql import Statement
 from system_under_test.payments.states import MovementState

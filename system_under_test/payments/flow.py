@@ -1,0 +1,84 @@
+"""What charges, refunds and payouts share: each is one money movement at the card network.
+
+A `Flow` names what differs between the three (table, network kind, ledger postings, wire
+answer); a create phase ends in `Created` or `Refusal`.
+"""
+
+import datetime
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from sqlalchemy import Table
+
+from system_under_test.network_client import MovementKind, NetworkAnswer
+from system_under_test.payments.wire import Answer
+
+Row = Mapping[str, Any]
+
+
+class NetworkPort(Protocol):
+    """The card network as the flows need it (network_client.CardNetworkClient has it)."""
+
+    async def send(
+        self,
+        kind: MovementKind,
+        *,
+        reference: str,
+        fields: Mapping[str, object],
+        not_after_ms: int,
+    ) -> NetworkAnswer: ...
+
+    async def look_up(self, kind: MovementKind, reference: str) -> NetworkAnswer: ...
+
+
+@dataclass(frozen=True)
+class Settlement:
+    """What a resolution books besides the object's new state."""
+
+    # The ledger posting, or None when no money moves (a declined charge).
+    posting: str | None = None
+    # The object's column that names the posting's ledger transaction, if any.
+    transaction_column: str | None = None
+    # A failed refund gives its amount back to its charge (locked after the refund, before
+    # the accounts: the order the refund's create phase locks them in).
+    gives_back_charge: bool = False
+
+
+@dataclass(frozen=True)
+class Flow:
+    """One kind of money movement: what its phases need to know of it."""
+
+    name: str
+    table: Table
+    network_kind: MovementKind
+    id_prefix: str
+    # What a resolution books, by whether the network approved.
+    settlement: Callable[[bool], Settlement]
+    # The answer (status, body) a final object gives, and stores with its idempotency key.
+    final_response: Callable[[Row], tuple[int, dict[str, Any]]]
+    # The failure code of an object the network did not approve.
+    failure_code: Callable[[NetworkAnswer], str]
+
+
+@dataclass(frozen=True)
+class Created:
+    """A create phase's "yes": the object, PROCESSING, and what the network must be sent
+    besides reference and deadline (amount, currency, card number or authorization)."""
+
+    row: Row
+    send_fields: Mapping[str, object]
+    # The ledger transaction id the resolve phase will post under, drawn with the object.
+    posting_id: int | None = None
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """A create phase's "no": answered, not stored, and nothing written (the key forgotten)."""
+
+    answer: Answer
+
+
+def deadline_ms(deadline: datetime.datetime) -> int:
+    """The deadline as the network reads it: milliseconds since the epoch."""
+    return int(deadline.timestamp() * 1000)
