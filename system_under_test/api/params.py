@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from system_under_test.payments.accounts import CHARGE_AMOUNT_MIN, CURRENCIES
+from system_under_test.payments.requests import ChargeRequest, PayoutRequest, RefundRequest
 
 # Stripe's ceiling for an amount in minor units (eight digits).
 AMOUNT_MAX = 99_999_999
@@ -78,31 +79,6 @@ class InvalidParameter:
     code: str | None
     status: int = 400
     type_: str = "invalid_request_error"
-
-
-@dataclass(frozen=True)
-class ChargeRequest:
-    amount: int
-    currency: str
-    card_number: str
-    description: str | None = None
-    metadata: dict[str, str] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class RefundRequest:
-    charge_id: str
-    # None: the charge's whole remainder.
-    amount: int | None
-    metadata: dict[str, str] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class PayoutRequest:
-    amount: int
-    currency: str
-    description: str | None = None
-    metadata: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -3,10 +3,7 @@ import datetime
 import pytest
 
 from system_under_test.api.params import (
-    ChargeRequest,
     InvalidParameter,
-    PayoutRequest,
-    RefundRequest,
     canonical_params,
     parse_charge,
     parse_list,
@@ -14,6 +11,7 @@ from system_under_test.api.params import (
     parse_refund,
 )
 from system_under_test.payments.charges.wire import final_response
+from system_under_test.payments.requests import ChargeRequest, PayoutRequest, RefundRequest
 
 CHARGE = {"amount": "100", "currency": "usd", "source": "tok_visa"}
 
