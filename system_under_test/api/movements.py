@@ -1,9 +1,12 @@
-"""Handlers that create charges, refunds and payouts: parse, then hand over to the domain."""
+"""Handlers that create charges, refunds and payouts: parse, then hand the parsed request (data)
+to the flow's phases (payments.execution)."""
+
+from collections.abc import Callable, Mapping
 
 from aiohttp import web
 
 from system_under_test.api.context import MERCHANT_ID, SERVICES
-from system_under_test.api.errors import invalid_request, refused, respond
+from system_under_test.api.errors import refused, respond
 from system_under_test.api.params import (
     InvalidParameter,
     canonical_params,
@@ -15,9 +18,11 @@ from system_under_test.api.params import (
 )
 from system_under_test.payments import execution, idempotency
 from system_under_test.payments.charges import phases as charge_phases
-from system_under_test.payments.flow import Flow
+from system_under_test.payments.flow import Flow, Parameters
 from system_under_test.payments.payouts import phases as payout_phases
 from system_under_test.payments.refunds import phases as refund_phases
+
+IDEMPOTENCY_KEY_HEADER = "Idempotency-Key"
 
 
 async def _form(request: web.Request) -> dict[str, str] | InvalidParameter:
@@ -33,78 +38,50 @@ async def _form(request: web.Request) -> dict[str, str] | InvalidParameter:
     return form_problem(form) or form
 
 
-async def _execute(
-    request: web.Request, flow: Flow, form: dict[str, str], create: execution.CreatePhase
+def _idempotency_key(request: web.Request) -> str | InvalidParameter | None:
+    """The request's Idempotency-Key (the one place it is read), None without one, or why it
+    is refused."""
+    key = request.headers.get(IDEMPOTENCY_KEY_HEADER)
+    if key is None:
+        return None
+    problem = idempotency_key_problem(key)
+    return key if problem is None else InvalidParameter(None, problem, "parameter_invalid")
+
+
+async def _create(
+    request: web.Request,
+    flow: Flow[Parameters],
+    parse: Callable[[Mapping[str, str]], Parameters | InvalidParameter],
 ) -> web.Response:
-    key = request.headers.get("Idempotency-Key")
-    if key is not None:
-        problem = idempotency_key_problem(key)
-        if problem is not None:
-            return invalid_request(problem, code="parameter_invalid")
+    """Parse the form, then the key, and run the flow's phases on what was parsed."""
+    form = await _form(request)
+    if isinstance(form, InvalidParameter):
+        return refused(form)
+    parsed = parse(form)
+    if isinstance(parsed, InvalidParameter):
+        return refused(parsed)
+    key = _idempotency_key(request)
+    if isinstance(key, InvalidParameter):
+        return refused(key)
     movement = execution.MovementRequest(
         merchant_id=request[MERCHANT_ID],
         key=key,
         fingerprint=idempotency.Fingerprint(request.method, request.path, canonical_params(form)),
-        create=create,
+        parameters=parsed,
     )
     return respond(await execution.execute(request.app[SERVICES], flow, movement))
 
 
 async def create_charge(request: web.Request) -> web.Response:
     """`POST /v1/charges`."""
-    form = await _form(request)
-    parsed = form if isinstance(form, InvalidParameter) else parse_charge(form)
-    if isinstance(parsed, InvalidParameter):
-        return refused(parsed)
-    assert isinstance(form, dict)
-    create = charge_phases.create_phase(
-        merchant_id=request[MERCHANT_ID],
-        key=request.headers.get("Idempotency-Key"),
-        amount=parsed.amount,
-        currency=parsed.currency,
-        card_number=parsed.card_number,
-        description=parsed.description,
-        metadata=parsed.metadata,
-    )
-    return await _execute(request, charge_phases.FLOW, form, create)
+    return await _create(request, charge_phases.FLOW, parse_charge)
 
 
 async def create_refund(request: web.Request) -> web.Response:
     """`POST /v1/refunds`."""
-    form = await _form(request)
-    parsed = form if isinstance(form, InvalidParameter) else parse_refund(form)
-    if isinstance(parsed, InvalidParameter):
-        return refused(parsed)
-    assert isinstance(form, dict)
-    services = request.app[SERVICES]
-    create = refund_phases.create_phase(
-        merchant_id=request[MERCHANT_ID],
-        key=request.headers.get("Idempotency-Key"),
-        charge_id=parsed.charge_id,
-        amount=parsed.amount,
-        defects=services.defects,
-        replica=services.replica,
-        metadata=parsed.metadata,
-    )
-    return await _execute(request, refund_phases.FLOW, form, create)
+    return await _create(request, refund_phases.FLOW, parse_refund)
 
 
 async def create_payout(request: web.Request) -> web.Response:
     """`POST /v1/payouts`."""
-    form = await _form(request)
-    parsed = form if isinstance(form, InvalidParameter) else parse_payout(form)
-    if isinstance(parsed, InvalidParameter):
-        return refused(parsed)
-    assert isinstance(form, dict)
-    services = request.app[SERVICES]
-    create = payout_phases.create_phase(
-        merchant_id=request[MERCHANT_ID],
-        key=request.headers.get("Idempotency-Key"),
-        amount=parsed.amount,
-        currency=parsed.currency,
-        defects=services.defects,
-        replica=services.replica,
-        description=parsed.description,
-        metadata=parsed.metadata,
-    )
-    return await _execute(request, payout_phases.FLOW, form, create)
+    return await _create(request, payout_phases.FLOW, parse_payout)

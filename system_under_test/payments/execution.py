@@ -11,11 +11,10 @@ import contextlib
 import datetime
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Generic, TypeVar
 
-import asyncpg
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from system_under_test.defects import (
@@ -28,7 +27,15 @@ from system_under_test.ids import new_id
 from system_under_test.network_client import DEFINITIVE_OUTCOMES, NetworkAnswer, Outcome
 from system_under_test.payments import idempotency
 from system_under_test.payments.connections import TRANSIENT_ERRORS, Database, connected
-from system_under_test.payments.flow import Created, Flow, NetworkPort, Refusal, deadline_ms
+from system_under_test.payments.flow import (
+    Created,
+    Flow,
+    NetworkPort,
+    NewMovement,
+    Parameters,
+    Refusal,
+    deadline_ms,
+)
 from system_under_test.payments.movement import read_object, resolve
 from system_under_test.payments.states import FINAL_STATES, MovementState
 from system_under_test.payments.wire import Answer, error_answer
@@ -60,35 +67,19 @@ class Services:
     lock_ttl: datetime.timedelta
 
 
-# The kind-specific create phase: (connection, the new object's id, its deadline, the key's
-# advance to the processing point or None without a key) -> created or refused. It writes the
-# advance first (the key's row lock before any other) and raises idempotency.Superseded when
-# the advance matched nothing.
-CreateRun = Callable[
-    [asyncpg.Connection, str, datetime.datetime, idempotency.Advance | None],
-    Awaitable[Created | Refusal],
-]
-
-
 @dataclass(frozen=True)
-class CreatePhase:
-    run: CreateRun
-    # A create phase that is one statement is its own transaction and never refuses; any other
-    # runs in a transaction that execution opens (and that forgets the key on a refusal).
-    one_statement: bool
-
-
-@dataclass(frozen=True)
-class MovementRequest:
-    """A validated request to create one movement."""
+class MovementRequest(Generic[Parameters]):
+    """A validated request to create one movement: data only, its flow says what to run."""
 
     merchant_id: str
     key: str | None
     fingerprint: idempotency.Fingerprint
-    create: CreatePhase
+    parameters: Parameters
 
 
-async def execute(services: Services, flow: Flow, request: MovementRequest) -> Answer:
+async def execute(
+    services: Services, flow: Flow[Parameters], request: MovementRequest[Parameters]
+) -> Answer:
     """Run `request` from wherever its key stands, and return the answer to send."""
     claim: idempotency.Proceed | None = None
     if request.key is not None and NO_IDEMPOTENCY not in services.defects:
@@ -204,12 +195,21 @@ async def _create(
     advance = None
     if claim is not None:
         advance = idempotency.advance_of(claim, idempotency.processing_point(flow.name))
+    new = NewMovement(
+        object_id,
+        deadline,
+        request.merchant_id,
+        request.key,
+        advance,
+        services.defects,
+        services.replica,
+    )
     skip_processing = SKIP_PROCESSING_STATE in services.defects
-    explicit = skip_processing or not request.create.one_statement
+    explicit = skip_processing or not flow.create_is_one_statement
     async with connected(services.money) as connection:
         transaction = connection.transaction() if explicit else contextlib.nullcontext()
         async with transaction:
-            created = await request.create.run(connection, object_id, deadline, advance)
+            created = await flow.create(connection, new, request.parameters)
             if isinstance(created, Refusal):
                 assert explicit, f"{flow.name}: a one-statement create phase refused"
                 if claim is not None:

@@ -1,18 +1,25 @@
 """What charges, refunds and payouts share: each is one money movement at the card network.
 
-A `Flow` names what differs between the three (table, network kind, ledger postings, wire
-answer); a create phase ends in `Created` or `Refusal`.
+A `Flow` names what differs between the three (table, network kind, its create phase, ledger
+postings, wire answer). Its create phase is a plain function of the flow, given the parsed
+request as data (payments.requests) and a `NewMovement`; it ends in `Created` or `Refusal`.
 """
 
 import datetime
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Generic, Protocol, TypeVar
 
+import asyncpg
 from sqlalchemy import Table
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from system_under_test.network_client import MovementKind, NetworkAnswer
+from system_under_test.payments import idempotency
 from system_under_test.payments.wire import Answer
+
+# The parsed parameters of one flow's create requests (payments.requests).
+Parameters = TypeVar("Parameters")
 
 Row = Mapping[str, Any]
 
@@ -46,13 +53,34 @@ class Settlement:
 
 
 @dataclass(frozen=True)
-class Flow:
+class NewMovement:
+    """What a create phase is given besides its request: the new object's id and deadline,
+    whose it is, and the key's advance to the processing point (None without a key)."""
+
+    object_id: str
+    deadline: datetime.datetime
+    merchant_id: str
+    key: str | None
+    advance: idempotency.Advance | None
+    defects: frozenset[str]
+    # The replica, which only the balance-from-replica defect reads a balance from.
+    replica: AsyncEngine | None
+
+
+@dataclass(frozen=True)
+class Flow(Generic[Parameters]):
     """One kind of money movement: what its phases need to know of it."""
 
     name: str
     table: Table
     network_kind: MovementKind
     id_prefix: str
+    # The create phase: it writes the key's advance first (the key's row lock before any
+    # other) and raises idempotency.Superseded when the advance matched nothing.
+    create: Callable[[asyncpg.Connection, NewMovement, Parameters], Awaitable["Created | Refusal"]]
+    # A create phase that is one statement is its own transaction and never refuses; any other
+    # runs in a transaction that execution opens (and that forgets the key on a refusal).
+    create_is_one_statement: bool
     # What a resolution books, by whether the network approved.
     settlement: Callable[[bool], Settlement]
     # The answer (status, body) a final object gives, and stores with its idempotency key.

@@ -2,18 +2,14 @@
 locked on the primary, and reserves the amount in the same transaction; a payout that fails at
 the network gives it back."""
 
-import datetime
-from collections.abc import Mapping
-
 import asyncpg
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from system_under_test.network_client import MovementKind, NetworkAnswer
 from system_under_test.payments import idempotency
 from system_under_test.payments.debits import Debit, reserve
-from system_under_test.payments.execution import CreatePhase
-from system_under_test.payments.flow import Created, Flow, Refusal, Settlement
+from system_under_test.payments.flow import Created, Flow, NewMovement, Refusal, Settlement
 from system_under_test.payments.payouts import wire
+from system_under_test.payments.requests import PayoutRequest
 from system_under_test.schema import payouts
 
 FAILURE_CODE = "could_not_process"
@@ -32,50 +28,42 @@ def _failure_code(answer: NetworkAnswer) -> str:
     return answer.decline_code or FAILURE_CODE
 
 
+async def create(
+    connection: asyncpg.Connection, new: NewMovement, request: PayoutRequest
+) -> Created | Refusal:
+    """The payout's part of the create phase: decide on the merchant's balance, reserve the
+    money, insert the payout PROCESSING."""
+    if new.advance is not None:
+        await idempotency.advance(connection, new.advance, new.object_id)
+    debit = Debit(
+        new.merchant_id,
+        request.currency,
+        request.amount,
+        "payout_reserved",
+        new.defects,
+        new.replica,
+    )
+    values = {
+        "idempotency_key": new.key,
+        "deadline": new.deadline,
+        "description": request.description,
+        "metadata": dict(request.metadata),
+    }
+    reserved = await reserve(connection, FLOW, debit, object_id=new.object_id, values=values)
+    if isinstance(reserved, Refusal):
+        return reserved
+    row, posting_id = reserved
+    return Created(row, {"amount": request.amount, "currency": request.currency}, posting_id)
+
+
 FLOW = Flow(
     name="payout",
     table=payouts,
     network_kind=MovementKind.PAYOUT,
     id_prefix="po",
+    create=create,
+    create_is_one_statement=False,
     settlement=_settlement,
     final_response=wire.final_response,
     failure_code=_failure_code,
 )
-
-
-def create_phase(
-    *,
-    merchant_id: str,
-    key: str | None,
-    amount: int,
-    currency: str,
-    defects: frozenset[str],
-    replica: AsyncEngine | None,
-    description: str | None = None,
-    metadata: Mapping[str, str] | None = None,
-) -> CreatePhase:
-    """The payout's part of the create phase: decide on the merchant's balance, reserve the
-    money, insert the payout PROCESSING."""
-
-    async def create(
-        connection: asyncpg.Connection,
-        object_id: str,
-        deadline: datetime.datetime,
-        advance: idempotency.Advance | None,
-    ) -> Created | Refusal:
-        if advance is not None:
-            await idempotency.advance(connection, advance, object_id)
-        debit = Debit(merchant_id, currency, amount, "payout_reserved", defects, replica)
-        values = {
-            "idempotency_key": key,
-            "deadline": deadline,
-            "description": description,
-            "metadata": dict(metadata or {}),
-        }
-        reserved = await reserve(connection, FLOW, debit, object_id=object_id, values=values)
-        if isinstance(reserved, Refusal):
-            return reserved
-        row, posting_id = reserved
-        return Created(row, {"amount": amount, "currency": currency}, posting_id)
-
-    return CreatePhase(create, one_statement=False)

@@ -2,18 +2,14 @@
 (its remainder) and then the merchant's accounts (its available balance), in that order. A
 refund that fails at the network gives both back."""
 
-import datetime
-from collections.abc import Mapping
-
 import asyncpg
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from system_under_test.network_client import MovementKind, NetworkAnswer
 from system_under_test.payments import idempotency
 from system_under_test.payments.debits import Debit, reserve
-from system_under_test.payments.execution import CreatePhase
-from system_under_test.payments.flow import Created, Flow, Refusal, Row, Settlement
+from system_under_test.payments.flow import Created, Flow, NewMovement, Refusal, Row, Settlement
 from system_under_test.payments.refunds import wire
+from system_under_test.payments.requests import RefundRequest
 from system_under_test.payments.sql import Statement
 from system_under_test.payments.states import MovementState
 from system_under_test.payments.wire import invalid_request
@@ -39,17 +35,6 @@ def _settlement(approved: bool) -> Settlement:
 
 def _failure_code(answer: NetworkAnswer) -> str:
     return answer.decline_code or FAILURE_CODE
-
-
-FLOW = Flow(
-    name="refund",
-    table=refunds,
-    network_kind=MovementKind.REFUND,
-    id_prefix="re",
-    settlement=_settlement,
-    final_response=wire.final_response,
-    failure_code=_failure_code,
-)
 
 
 def _decide(charge: Row | None, charge_id: str, amount: int | None) -> int | Refusal:
@@ -91,59 +76,59 @@ def _decide(charge: Row | None, charge_id: str, amount: int | None) -> int | Ref
     return wanted
 
 
-def create_phase(
-    *,
-    merchant_id: str,
-    key: str | None,
-    charge_id: str,
-    amount: int | None,
-    defects: frozenset[str],
-    replica: AsyncEngine | None,
-    metadata: Mapping[str, str] | None = None,
-) -> CreatePhase:
+async def create(
+    connection: asyncpg.Connection, new: NewMovement, request: RefundRequest
+) -> Created | Refusal:
     """The refund's part of the create phase: decide on the charge's remainder and the
     merchant's balance, reserve the money, insert the refund PROCESSING."""
+    if new.advance is not None:
+        await idempotency.advance(connection, new.advance, new.object_id)
+    charge_id = request.charge_id
+    charge = await connection.fetchrow(LOCKED_CHARGE, charge_id, new.merchant_id)
+    wanted = _decide(charge, charge_id, request.amount)
+    if isinstance(wanted, Refusal):
+        return wanted
+    assert charge is not None
+    debit = Debit(
+        new.merchant_id, charge["currency"], wanted, "refund_reserved", new.defects, new.replica
+    )
+    values = {
+        "idempotency_key": new.key,
+        "charge_id": charge_id,
+        "deadline": new.deadline,
+        "metadata": dict(request.metadata),
+    }
 
-    async def create(
-        connection: asyncpg.Connection,
-        object_id: str,
-        deadline: datetime.datetime,
-        advance: idempotency.Advance | None,
-    ) -> Created | Refusal:
-        if advance is not None:
-            await idempotency.advance(connection, advance, object_id)
-        charge = await connection.fetchrow(LOCKED_CHARGE, charge_id, merchant_id)
-        wanted = _decide(charge, charge_id, amount)
-        if isinstance(wanted, Refusal):
-            return wanted
-        assert charge is not None
-        debit = Debit(merchant_id, charge["currency"], wanted, "refund_reserved", defects, replica)
-        values = {
-            "idempotency_key": key,
-            "charge_id": charge_id,
-            "deadline": deadline,
-            "metadata": dict(metadata or {}),
-        }
+    def refunded(statement: Statement) -> list[tuple[str, str]]:
+        # The charge's remainder shrinks in the same statement as the reservation.
+        return [
+            (
+                "refunded",
+                "UPDATE charges SET amount_refunded ="
+                f" charges.amount_refunded + {statement.param(wanted)}"
+                f" WHERE id = {statement.param(charge_id)}"
+                " AND EXISTS (SELECT 1 FROM created)",
+            )
+        ]
 
-        def refunded(statement: Statement) -> list[tuple[str, str]]:
-            # The charge's remainder shrinks in the same statement as the reservation.
-            return [
-                (
-                    "refunded",
-                    "UPDATE charges SET amount_refunded ="
-                    f" charges.amount_refunded + {statement.param(wanted)}"
-                    f" WHERE id = {statement.param(charge_id)}"
-                    " AND EXISTS (SELECT 1 FROM created)",
-                )
-            ]
+    reserved = await reserve(
+        connection, FLOW, debit, object_id=new.object_id, values=values, extra=refunded
+    )
+    if isinstance(reserved, Refusal):
+        return reserved
+    row, posting_id = reserved
+    fields = {"authorization_id": charge["network_record_id"], "amount": wanted}
+    return Created(row, fields | {"currency": debit.currency}, posting_id)
 
-        reserved = await reserve(
-            connection, FLOW, debit, object_id=object_id, values=values, extra=refunded
-        )
-        if isinstance(reserved, Refusal):
-            return reserved
-        row, posting_id = reserved
-        fields = {"authorization_id": charge["network_record_id"], "amount": wanted}
-        return Created(row, fields | {"currency": debit.currency}, posting_id)
 
-    return CreatePhase(create, one_statement=False)
+FLOW = Flow(
+    name="refund",
+    table=refunds,
+    network_kind=MovementKind.REFUND,
+    id_prefix="re",
+    create=create,
+    create_is_one_statement=False,
+    settlement=_settlement,
+    final_response=wire.final_response,
+    failure_code=_failure_code,
+)
