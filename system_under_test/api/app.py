@@ -10,14 +10,14 @@ from aiohttp import web
 from system_under_test.api import movements, openapi, reads
 from system_under_test.api.authentication import authenticate
 from system_under_test.api.context import CONFIG, MERCHANT_CACHE, SERVICES
-from system_under_test.api.errors import api_error, invalid_request, respond
+from system_under_test.api.errors import error_response
 from system_under_test.config import ServiceConfig
 from system_under_test.database import close_pool, make_engine, make_pool
 from system_under_test.failpoints import FailpointError, Failpoints
 from system_under_test.network_client import CardNetworkClient
 from system_under_test.payments.connections import TRANSIENT_ERRORS
+from system_under_test.payments.errors import StripeError
 from system_under_test.payments.execution import Services
-from system_under_test.payments.wire import error_answer
 
 log = logging.getLogger("paychaos.api")
 
@@ -50,29 +50,25 @@ async def stripe_errors(request: web.Request, handler) -> web.StreamResponse:
     try:
         return await handler(request)
     except web.HTTPException as error:
-        if error.status >= 500:
-            return api_error(error.reason, status=error.status)
-        if error.status >= 400:
-            # No route, wrong method, a body too large: retrying the same request cannot help.
-            return invalid_request(error.reason, status=error.status)
+        if error.status >= web.HTTPInternalServerError.status_code:
+            return error_response(
+                StripeError.SERVER_ERROR, status=error.status, reason=error.reason
+            )
+        if error.status >= web.HTTPBadRequest.status_code:
+            return error_response(
+                StripeError.REQUEST_REFUSED, status=error.status, reason=error.reason
+            )
         raise
     except TRANSIENT_ERRORS as error:
         log.warning(
             "%s %s failed: %s: %s", request.method, request.path, type(error).__name__, error
         )
-        return api_error("An error occurred with our connection to the database.")
+        return error_response(StripeError.DATABASE_UNAVAILABLE)
     except FailpointError as error:
-        return api_error(str(error))
+        return error_response(StripeError.FAILPOINT, failpoint=error)
     except Exception:
         log.exception("%s %s failed", request.method, request.path)
-        return respond(
-            error_answer(
-                500,
-                type_="api_error",
-                message="An internal error occurred; retrying this request will not help.",
-                should_retry=False,
-            )
-        )
+        return error_response(StripeError.INTERNAL_ERROR)
 
 
 async def health(request: web.Request) -> web.Response:

@@ -9,15 +9,12 @@ from aiohttp import web
 from sqlalchemy import select
 
 from system_under_test.api.context import MERCHANT_CACHE, MERCHANT_ID, SERVICES
-from system_under_test.api.errors import invalid_request
+from system_under_test.api.errors import error_response
 from system_under_test.api.params import text_problem
+from system_under_test.payments.errors import StripeError
 from system_under_test.schema import merchants
 
 UNAUTHENTICATED_PATHS = frozenset({"/health", "/openapi.json"})
-NO_KEY_MESSAGE = (
-    "You did not provide an API key. Use 'Authorization: Bearer YOUR_SECRET_KEY', or HTTP "
-    "Basic auth with the key as the user name."
-)
 
 
 def hash_api_key(api_key: str) -> str:
@@ -58,10 +55,10 @@ async def authenticate(request: web.Request, handler) -> web.StreamResponse:
         return await handler(request)
     authorization = request.headers.get("Authorization", "")
     if text_problem(authorization) is not None:
-        return invalid_request("Invalid API Key provided: it is not valid UTF-8 text", status=401)
+        return error_response(StripeError.API_KEY_UNREADABLE)
     api_key = api_key_of(authorization)
     if api_key is None:
-        return invalid_request(NO_KEY_MESSAGE, status=401)
+        return error_response(StripeError.API_KEY_MISSING)
     key_hash = hash_api_key(api_key)
     cache = request.app[MERCHANT_CACHE]
     merchant_id = cache.get(key_hash)
@@ -71,7 +68,7 @@ async def authenticate(request: web.Request, handler) -> web.StreamResponse:
                 select(merchants.c.id).where(merchants.c.api_key_hash == key_hash)
             )
         if merchant_id is None:
-            return invalid_request(f"Invalid API Key provided: {_masked(api_key)}", status=401)
+            return error_response(StripeError.API_KEY_INVALID, masked=_masked(api_key))
         cache[key_hash] = merchant_id
     request[MERCHANT_ID] = merchant_id
     return await handler(request)

@@ -3,7 +3,7 @@
 from aiohttp import web
 
 from system_under_test.api.params import InvalidParameter
-from system_under_test.payments import wire
+from system_under_test.payments.errors import StripeError
 from system_under_test.payments.wire import Answer
 
 
@@ -17,27 +17,13 @@ def respond(answer: Answer) -> web.Response:
     return web.json_response(dict(answer.body), status=answer.status, headers=headers)
 
 
-def invalid_request(
-    message: str, *, param: str | None = None, code: str | None = None, status: int = 400
+def error_response(
+    error: StripeError, *, param: str | None = None, status: int | None = None, **fields: object
 ) -> web.Response:
-    """A Stripe `invalid_request_error` response (not retryable)."""
-    return respond(wire.invalid_request(message, param=param, code=code, status=status))
+    """The response of one error of the table (see `StripeError.answer`)."""
+    return respond(error.answer(param=param, status=status, **fields))
 
 
 def refused(problem: InvalidParameter) -> web.Response:
     """The answer to parameters refused before anything was written."""
-    return respond(
-        wire.error_answer(
-            problem.status,
-            type_=problem.type_,
-            message=problem.message,
-            code=problem.code,
-            should_retry=False,
-            **({"param": problem.param} if problem.param else {}),
-        )
-    )
-
-
-def api_error(message: str, *, status: int = 500) -> web.Response:
-    """A Stripe `api_error` response, which the client may retry."""
-    return respond(wire.error_answer(status, type_="api_error", message=message, should_retry=True))
+    return respond(problem.answer())

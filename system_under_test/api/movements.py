@@ -18,6 +18,7 @@ from system_under_test.api.params import (
 )
 from system_under_test.payments import execution, idempotency
 from system_under_test.payments.charges import phases as charge_phases
+from system_under_test.payments.errors import StripeError
 from system_under_test.payments.flow import Flow, Parameters
 from system_under_test.payments.payouts import phases as payout_phases
 from system_under_test.payments.refunds import phases as refund_phases
@@ -31,9 +32,7 @@ async def _form(request: web.Request) -> dict[str, str] | InvalidParameter:
         posted = await request.post()
     except (UnicodeDecodeError, ValueError, LookupError) as error:
         # Undecodable bytes, a broken multipart boundary, an unknown charset.
-        return InvalidParameter(
-            None, f"The request body is not a valid form: {error}", "parameter_invalid"
-        )
+        return InvalidParameter(StripeError.FORM_UNREADABLE, None, {"reason": error})
     form = {name: str(value) for name, value in posted.items()}
     return form_problem(form) or form
 
@@ -45,7 +44,7 @@ def _idempotency_key(request: web.Request) -> str | InvalidParameter | None:
     if key is None:
         return None
     problem = idempotency_key_problem(key)
-    return key if problem is None else InvalidParameter(None, problem, "parameter_invalid")
+    return key if problem is None else problem
 
 
 async def _create(

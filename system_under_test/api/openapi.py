@@ -13,6 +13,7 @@ from system_under_test.api.params import (
     IDEMPOTENCY_KEY_LENGTH_MAX,
     LIST_LIMIT_MAX,
 )
+from system_under_test.payments.errors import StripeError
 
 Schema = dict[str, Any]
 
@@ -207,14 +208,7 @@ ERROR = obj(
         "error": {
             "type": "object",
             "properties": {
-                "type": {
-                    "enum": [
-                        "api_error",
-                        "card_error",
-                        "idempotency_error",
-                        "invalid_request_error",
-                    ]
-                },
+                "type": {"enum": sorted({error.error_type for error in StripeError})},
                 "message": STRING,
                 "code": STRING,
                 "param": STRING,
@@ -245,7 +239,27 @@ def _json(schema: Schema, description: str) -> dict[str, Any]:
     }
 
 
-ERRORS = {"default": _json(ref("Error"), "A Stripe error object")}
+def _error_kinds(status: int) -> str:
+    """What the table answers with `status`: each type with its codes."""
+    codes: dict[str, set[str]] = {}
+    for error in StripeError:
+        if error.status == status:
+            codes.setdefault(error.error_type, set()).update([error.code] if error.code else [])
+    return "; ".join(
+        f"{error_type} ({', '.join(sorted(found))})" if found else error_type
+        for error_type, found in sorted(codes.items())
+    )
+
+
+# Every status of the error table, and the web framework's own refusals (no such route, a
+# method not allowed, a body too large) as the default.
+ERRORS = {
+    **{
+        str(status): _json(ref("Error"), f"A Stripe error object: {_error_kinds(status)}")
+        for status in sorted({error.status for error in StripeError if error.status is not None})
+    },
+    "default": _json(ref("Error"), "A Stripe error object"),
+}
 AUTH = [{"bearer": []}, {"basic": []}]
 
 

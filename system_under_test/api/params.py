@@ -9,7 +9,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from system_under_test.payments.accounts import CHARGE_AMOUNT_MIN, CURRENCIES
+from system_under_test.payments.errors import StripeError
 from system_under_test.payments.requests import ChargeRequest, PayoutRequest, RefundRequest
+from system_under_test.payments.wire import Answer
 
 # Stripe's ceiling for an amount in minor units (eight digits).
 AMOUNT_MAX = 99_999_999
@@ -72,13 +74,21 @@ UNSUPPORTED = {
 
 @dataclass(frozen=True)
 class InvalidParameter:
-    """Why a request is refused before anything is written; `param` names the culprit."""
+    """Why a request is refused before anything is written: the error, the parameter it
+    names, and the fields of its message."""
 
+    error: StripeError
     param: str | None
-    message: str
-    code: str | None
-    status: int = 400
-    type_: str = "invalid_request_error"
+    fields: Mapping[str, object] = field(default_factory=dict)
+
+    @property
+    def code(self) -> str | None:
+        """The error's Stripe code."""
+        return self.error.code
+
+    def answer(self) -> Answer:
+        """The answer that refuses the request."""
+        return self.error.answer(param=self.param, **self.fields)
 
 
 @dataclass(frozen=True)
@@ -114,7 +124,7 @@ def form_problem(form: Mapping[str, str]) -> InvalidParameter | None:
         problem = text_problem(name) or text_problem(value)
         if problem is not None:
             shown = name if text_problem(name) is None else repr(name)
-            return InvalidParameter(shown, f"Parameter {shown} {problem}.", "parameter_invalid")
+            return InvalidParameter(StripeError.PARAMETER_UNSTORABLE, shown, {"problem": problem})
     return None
 
 
@@ -139,12 +149,8 @@ def _undeclared(
         if name in declared or (base == "metadata" and base in declared):
             continue
         if base in unsupported:
-            return InvalidParameter(
-                name,
-                f"{name} is a Stripe parameter that this system does not implement.",
-                None,
-            )
-        return InvalidParameter(name, f"Received unknown parameter: {name}", "parameter_unknown")
+            return InvalidParameter(StripeError.PARAMETER_UNSUPPORTED, name)
+        return InvalidParameter(StripeError.PARAMETER_UNKNOWN, name)
     return None
 
 
@@ -156,31 +162,25 @@ def _ascii_digits(text: str) -> bool:
 def _amount(form: Mapping[str, str], minimum: int = 1) -> int | InvalidParameter:
     text = form.get("amount")
     if text is None:
-        return InvalidParameter("amount", "Missing required param: amount.", "parameter_missing")
+        return InvalidParameter(StripeError.PARAMETER_MISSING, "amount")
     if not _ascii_digits(text):
-        return InvalidParameter(
-            "amount", f"Invalid positive integer: {text[:20]!r}", "parameter_invalid_integer"
-        )
+        return InvalidParameter(StripeError.INTEGER_INVALID, "amount", {"text": text[:20]})
     significant = text.lstrip("0")
     if len(significant) > AMOUNT_DIGITS_MAX or int(significant or "0") > AMOUNT_MAX:
-        return InvalidParameter(
-            "amount", f"Amount must be no more than {AMOUNT_MAX}.", "amount_too_large"
-        )
+        return InvalidParameter(StripeError.AMOUNT_TOO_LARGE, "amount", {"maximum": AMOUNT_MAX})
     amount = int(significant or "0")
     if amount < minimum:
-        return InvalidParameter("amount", f"Amount must be at least {minimum}.", "amount_too_small")
+        return InvalidParameter(StripeError.AMOUNT_TOO_SMALL, "amount", {"minimum": minimum})
     return amount
 
 
 def _currency(form: Mapping[str, str]) -> str | InvalidParameter:
     if "currency" not in form:
-        return InvalidParameter(
-            "currency", "Missing required param: currency.", "parameter_missing"
-        )
+        return InvalidParameter(StripeError.PARAMETER_MISSING, "currency")
     currency = form["currency"].lower()
     if currency not in CURRENCIES:
         return InvalidParameter(
-            "currency", f"Invalid currency: {form['currency'][:20]!r}", "parameter_invalid"
+            StripeError.CURRENCY_INVALID, "currency", {"text": form["currency"][:20]}
         )
     return currency
 
@@ -198,27 +198,21 @@ def metadata(form: Mapping[str, str]) -> dict[str, str] | InvalidParameter:
         if name == "metadata" and value == "":
             continue
         if not name.startswith("metadata[") or not name.endswith("]") or name.count("[") != 1:
-            return InvalidParameter(
-                name, f"Invalid metadata parameter: {name}", "parameter_invalid"
-            )
+            return InvalidParameter(StripeError.METADATA_NAME_INVALID, name)
         key = name[len("metadata[") : -1]
         if not key or len(key) > METADATA_KEY_LENGTH_MAX:
             return InvalidParameter(
-                name,
-                f"Metadata keys are 1 to {METADATA_KEY_LENGTH_MAX} characters.",
-                "parameter_invalid",
+                StripeError.METADATA_KEY_LENGTH, name, {"maximum": METADATA_KEY_LENGTH_MAX}
             )
         if len(value) > METADATA_VALUE_LENGTH_MAX:
             return InvalidParameter(
-                name,
-                f"Metadata values are at most {METADATA_VALUE_LENGTH_MAX} characters.",
-                "parameter_invalid",
+                StripeError.METADATA_VALUE_LENGTH, name, {"maximum": METADATA_VALUE_LENGTH_MAX}
             )
         if value:
             found[key] = value
     if len(found) > METADATA_KEYS_MAX:
         return InvalidParameter(
-            "metadata", f"Metadata has at most {METADATA_KEYS_MAX} keys.", "parameter_invalid"
+            StripeError.METADATA_KEYS_TOO_MANY, "metadata", {"maximum": METADATA_KEYS_MAX}
         )
     return found
 
@@ -227,9 +221,7 @@ def _description(form: Mapping[str, str]) -> str | InvalidParameter | None:
     text = form.get("description")
     if text is not None and len(text) > DESCRIPTION_LENGTH_MAX:
         return InvalidParameter(
-            "description",
-            f"description is at most {DESCRIPTION_LENGTH_MAX} characters.",
-            "parameter_invalid",
+            StripeError.DESCRIPTION_TOO_LONG, "description", {"maximum": DESCRIPTION_LENGTH_MAX}
         )
     return text or None
 
@@ -251,14 +243,9 @@ def _card_number(form: Mapping[str, str]) -> str | InvalidParameter:
     source = form.get("source") or form.get("card[number]") or ""
     card_number = TEST_TOKENS.get(source, source)
     if not _ascii_digits(card_number) or not CARD_DIGITS_MIN <= len(card_number) <= CARD_DIGITS_MAX:
-        return InvalidParameter(
-            "source", f"No such token or card number: {source[:30]!r}", "parameter_invalid"
-        )
+        return InvalidParameter(StripeError.CARD_UNKNOWN, "source", {"text": source[:30]})
     if not luhn_valid(card_number):
-        # Refused before the network hears of it, as Stripe does: a card error, not a decline.
-        return InvalidParameter(
-            "source", "Your card number is incorrect.", "incorrect_number", 402, "card_error"
-        )
+        return InvalidParameter(StripeError.CARD_NUMBER_INCORRECT, "source")
     return card_number
 
 
@@ -267,12 +254,8 @@ def _capture(form: Mapping[str, str]) -> InvalidParameter | None:
     if capture == "true":
         return None
     if capture == "false":
-        return InvalidParameter(
-            "capture",
-            "capture=false (authorize now, capture later) is not implemented by this system.",
-            None,
-        )
-    return InvalidParameter("capture", f"Invalid boolean: {capture[:20]!r}", "parameter_invalid")
+        return InvalidParameter(StripeError.CAPTURE_UNSUPPORTED, "capture")
+    return InvalidParameter(StripeError.BOOLEAN_INVALID, "capture", {"text": capture[:20]})
 
 
 def _first_problem(*values: object) -> InvalidParameter | None:
@@ -320,10 +303,10 @@ def parse_refund(form: Mapping[str, str]) -> RefundRequest | InvalidParameter:
         return undeclared
     charge_id = form.get("charge", "")
     if not charge_id:
-        return InvalidParameter("charge", "Missing required param: charge.", "parameter_missing")
+        return InvalidParameter(StripeError.PARAMETER_MISSING, "charge")
     if object_id_problem(charge_id) is not None:
         return InvalidParameter(
-            "charge", f"No such charge: {charge_id[:40]!r}", "resource_missing", 404
+            StripeError.NO_SUCH_OBJECT, "charge", {"noun": "charge", "shown": repr(charge_id[:40])}
         )
     amount = _amount(form) if "amount" in form else None
     pairs = metadata(form)
@@ -369,22 +352,16 @@ def parse_list(
         return undeclared
     text = query.get("limit", str(LIST_LIMIT_DEFAULT))
     if not _ascii_digits(text) or len(text) > 3 or not 1 <= int(text) <= LIST_LIMIT_MAX:
-        return InvalidParameter(
-            "limit", f"limit must be an integer from 1 to {LIST_LIMIT_MAX}", "parameter_invalid"
-        )
+        return InvalidParameter(StripeError.LIMIT_INVALID, "limit", {"maximum": LIST_LIMIT_MAX})
     cursors = {name: query[name] for name in ("starting_after", "ending_before") if name in query}
     if len(cursors) == 2:
-        return InvalidParameter(
-            "ending_before",
-            "You may only specify one of these parameters: starting_after, ending_before.",
-            "parameter_invalid",
-        )
+        return InvalidParameter(StripeError.CURSORS_BOTH, "ending_before")
     for name, value in {
         **cursors,
         **{name: query[name] for name in filters if name in query},
     }.items():
         if not value or object_id_problem(value) is not None:
-            return InvalidParameter(name, f"Invalid object id: {value[:40]!r}", "parameter_invalid")
+            return InvalidParameter(StripeError.OBJECT_ID_INVALID, name, {"text": value[:40]})
     return ListRequest(
         limit=int(text),
         starting_after=cursors.get("starting_after"),
@@ -398,9 +375,12 @@ def canonical_params(form: Mapping[str, str]) -> dict[str, str]:
     return {name: form[name] for name in sorted(form)}
 
 
-def idempotency_key_problem(key: str) -> str | None:
+def idempotency_key_problem(key: str) -> InvalidParameter | None:
     """Why an Idempotency-Key header is refused, or None."""
     if not 1 <= len(key) <= IDEMPOTENCY_KEY_LENGTH_MAX:
-        return f"Idempotency-Key must be 1 to {IDEMPOTENCY_KEY_LENGTH_MAX} characters"
-    problem = text_problem(key)
-    return f"Idempotency-Key {problem}" if problem else None
+        problem = f"must be 1 to {IDEMPOTENCY_KEY_LENGTH_MAX} characters"
+    else:
+        problem = text_problem(key)
+    if problem is None:
+        return None
+    return InvalidParameter(StripeError.IDEMPOTENCY_KEY_INVALID, None, {"problem": problem})

@@ -9,12 +9,13 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from system_under_test.api.context import MERCHANT_ID, SERVICES
-from system_under_test.api.errors import invalid_request, refused
+from system_under_test.api.errors import error_response, refused
 from system_under_test.api.params import InvalidParameter, object_id_problem, parse_list
 from system_under_test.payments import balance_transactions, listing
 from system_under_test.payments.balance import balance_object
 from system_under_test.payments.charges import phases as charge_phases
 from system_under_test.payments.charges.wire import EMBEDDED_REFUNDS_MAX, charge_object
+from system_under_test.payments.errors import StripeError
 from system_under_test.payments.flow import Flow
 from system_under_test.payments.payouts import phases as payout_phases
 from system_under_test.payments.payouts.wire import payout_object
@@ -43,11 +44,11 @@ def _display(request: web.Request) -> AsyncEngine:
     return services.replica or services.primary
 
 
-def _no_such(noun: str, object_id: str, *, param: str = "id", status: int = 404) -> web.Response:
+def _no_such(
+    noun: str, object_id: str, *, param: str = "id", error: StripeError = StripeError.NO_SUCH_OBJECT
+) -> web.Response:
     shown = object_id[:40] if object_id_problem(object_id) is None else repr(object_id[:40])
-    return invalid_request(
-        f"No such {noun}: {shown}", param=param, code="resource_missing", status=status
-    )
+    return error_response(error, param=param, noun=noun, shown=shown)
 
 
 async def _refunds_of(engine: AsyncEngine, charge: Row) -> tuple[list[Row], bool]:
@@ -158,14 +159,14 @@ async def _list(
     cursors = {name: cursor(text) for name, text in given.items()}
     for name, value in cursors.items():
         if value is None:
-            return _no_such(noun, given[name], param=name, status=400)
+            return _no_such(noun, given[name], param=name, error=StripeError.NO_SUCH_CURSOR)
     try:
         page = await listing.page(
             _display(request), make_listing(query.filters), limit=query.limit, **cursors
         )
     except listing.CursorNotFound:
         name = next(iter(given))
-        return _no_such(noun, given[name], param=name, status=400)
+        return _no_such(noun, given[name], param=name, error=StripeError.NO_SUCH_CURSOR)
     data = [await to_wire(row) for row in page.rows]
     return web.json_response(list_object(url, data, has_more=page.has_more))
 

@@ -13,6 +13,7 @@ from system_under_test.defects import BALANCE_FROM_REPLICA, NO_ROW_LOCK
 from system_under_test.payments import accounts as chart
 from system_under_test.payments import ledger
 from system_under_test.payments.connections import connected
+from system_under_test.payments.errors import StripeError
 from system_under_test.payments.flow import Flow, Refusal, Row
 from system_under_test.payments.movement import (
     POSTING_ID_SQL,
@@ -21,7 +22,6 @@ from system_under_test.payments.movement import (
     with_ctes,
 )
 from system_under_test.payments.sql import Statement
-from system_under_test.payments.wire import invalid_request
 
 # More CTEs of the reserve's statement, run once the object is `created` (a refund's charge).
 ExtraCtes = Callable[[Statement], list[tuple[str, str]]]
@@ -154,9 +154,4 @@ async def _replica_balance(debit: Debit, account_id: int) -> int:
 
 def balance_insufficient(available: int, wanted: int) -> Refusal:
     """The refusal of a debit that the merchant's available balance does not cover."""
-    return Refusal(
-        invalid_request(
-            f"The available balance ({available}) does not cover this amount ({wanted}).",
-            code="balance_insufficient",
-        )
-    )
+    return Refusal(StripeError.BALANCE_INSUFFICIENT.answer(available=available, wanted=wanted))

@@ -27,6 +27,7 @@ from system_under_test.ids import new_id
 from system_under_test.network_client import DEFINITIVE_OUTCOMES, NetworkAnswer, Outcome
 from system_under_test.payments import idempotency
 from system_under_test.payments.connections import TRANSIENT_ERRORS, Database, connected
+from system_under_test.payments.errors import StripeError
 from system_under_test.payments.flow import (
     Created,
     Flow,
@@ -38,7 +39,7 @@ from system_under_test.payments.flow import (
 )
 from system_under_test.payments.movement import read_object, resolve
 from system_under_test.payments.states import FINAL_STATES, MovementState
-from system_under_test.payments.wire import Answer, error_answer
+from system_under_test.payments.wire import Answer
 
 log = logging.getLogger("paychaos.payments")
 
@@ -100,10 +101,7 @@ async def execute(
             return await _resume(services, flow, claim)
         return await _create_send_resolve(services, flow, request, claim)
     except idempotency.Superseded:
-        return _in_use(
-            "This request was superseded by a later request with the same key: its own writes "
-            "were rolled back, and whatever it had sent is resolved by look-up."
-        )
+        return StripeError.IDEMPOTENCY_SUPERSEDED.answer()
 
 
 def _claim_answer(claim: idempotency.Claim) -> Answer:
@@ -111,29 +109,10 @@ def _claim_answer(claim: idempotency.Claim) -> Answer:
         case idempotency.Replay(status_code, body):
             return Answer(status_code, dict(body), replayed=True)
         case idempotency.ParametersMismatch():
-            return error_answer(
-                400,
-                type_="idempotency_error",
-                message="Keys for idempotent requests can only be used with the same parameters "
-                "they were first used with.",
-                should_retry=False,
-            )
+            return StripeError.IDEMPOTENCY_PARAMETERS_DIFFER.answer()
         case idempotency.InUse():
-            return _in_use(
-                "There is currently another in-progress request using this "
-                "Idempotency-Key. Retry later."
-            )
+            return StripeError.IDEMPOTENCY_KEY_IN_USE.answer()
     raise AssertionError(f"not an answer of its own: {claim}")
-
-
-def _in_use(message: str) -> Answer:
-    return error_answer(
-        409,
-        type_="idempotency_error",
-        code="idempotency_key_in_use",
-        message=message,
-        should_retry=True,
-    )
 
 
 async def _create_send_resolve(
@@ -153,13 +132,7 @@ async def _create_send_resolve(
     if answer.outcome not in DEFINITIVE_OUTCOMES:
         log.info("%s %s unknown (%s): left to recovery", flow.name, object_id, answer.error)
         await _release_quietly(services, claim)
-        return error_answer(
-            502,
-            type_="api_error",
-            message=f"The outcome of {flow.name} {object_id} is not known yet; retry with the "
-            "same Idempotency-Key.",
-            should_retry=True,
-        )
+        return StripeError.OUTCOME_UNKNOWN.answer(movement=flow.name, object_id=object_id)
     row = await _guarded(
         services,
         claim,
@@ -259,10 +232,7 @@ async def _resume(services: Services, flow: Flow, claim: idempotency.Proceed) ->
             await idempotency.store_response(connection, claim, status, body)
         return Answer(status, body)
     await idempotency.release(services.money, claim)
-    return _in_use(
-        f"The {flow.name} {claim.object_id} of this Idempotency-Key is still being "
-        "resolved. Retry later."
-    )
+    return StripeError.OBJECT_STILL_RESOLVING.answer(movement=flow.name, object_id=claim.object_id)
 
 
 async def _guarded(

@@ -1,4 +1,4 @@
-"""What every endpoint of the domain answers with: an `Answer`, and Stripe's error object.
+"""What every endpoint of the domain answers with: an `Answer` (its errors are payments/errors.py).
 
 Answers are built here, not in the API, because a final one is stored with its idempotency key
 and replayed byte for byte.
@@ -22,53 +22,6 @@ class Answer:
     # Stripe-Should-Retry: None leaves the header out.
     should_retry: bool | None = None
     headers: Mapping[str, str] = field(default_factory=dict)
-
-
-def error_body(
-    *, type_: str, message: str, code: str | None = None, **extra: Any
-) -> dict[str, Any]:
-    """A Stripe error object.
-
-    >>> error_body(type_="api_error", message="Try again.", code="lock_timeout")
-    {'error': {'type': 'api_error', 'message': 'Try again.', 'code': 'lock_timeout'}}
-    """
-    error: dict[str, Any] = {"type": type_, "message": message}
-    if code is not None:
-        error["code"] = code
-    error.update(extra)
-    return {"error": error}
-
-
-def error_answer(
-    status: int,
-    *,
-    type_: str,
-    message: str,
-    code: str | None = None,
-    should_retry: bool | None = None,
-    **extra: Any,
-) -> Answer:
-    """An error answer in Stripe's shape."""
-    return Answer(
-        status,
-        error_body(type_=type_, message=message, code=code, **extra),
-        should_retry=should_retry,
-    )
-
-
-def invalid_request(
-    message: str, *, param: str | None = None, code: str | None = None, status: int = 400
-) -> Answer:
-    """A 400 (or `status`) `invalid_request_error`, naming the parameter when there is one."""
-    extra = {"param": param} if param else {}
-    return error_answer(
-        status,
-        type_="invalid_request_error",
-        message=message,
-        code=code,
-        should_retry=False,
-        **extra,
-    )
 
 
 def unix_time(moment: datetime.datetime) -> int:

@@ -140,7 +140,14 @@ def test_metadata_and_description_are_kept():
 def test_a_card_number_failing_luhn_is_a_card_error():
     parsed = parse_charge({**CHARGE, "source": "4242424242424241"})
     assert isinstance(parsed, InvalidParameter)
-    assert (parsed.status, parsed.type_, parsed.code) == (402, "card_error", "incorrect_number")
+    answer = parsed.answer()
+    assert answer.status == 402
+    assert answer.body["error"] == {
+        "type": "card_error",
+        "message": "Your card number is incorrect.",
+        "code": "incorrect_number",
+        "param": "source",
+    }
 
 
 def test_lists_take_one_cursor_and_a_bounded_limit():

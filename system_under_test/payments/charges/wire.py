@@ -7,11 +7,11 @@ reason for a decline is `outcome.reason` (and the error's `decline_code`).
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from system_under_test.payments.errors import StripeError
 from system_under_test.payments.refunds.wire import refund_object
 from system_under_test.payments.states import MovementState
 from system_under_test.payments.wire import (
     balance_transaction_id,
-    error_body,
     list_object,
     unix_time,
 )
@@ -143,5 +143,7 @@ def final_response(charge: Mapping[str, Any]) -> tuple[int, dict[str, Any]]:
     extra: dict[str, Any] = {"charge": charge["id"]}
     if failure_code == CARD_DECLINED and charge["decline_code"] is not None:
         extra["decline_code"] = charge["decline_code"]
+    failed = StripeError.CHARGE_FAILED
     message = failure_message(failure_code, charge["decline_code"])
-    return 402, error_body(type_="card_error", code=failure_code, message=message, **extra)
+    assert message is not None, f"charge {charge['id']}: no message for {failure_code}"
+    return failed.status, failed.body(code=failure_code, extra=extra, failure_message=message)

@@ -7,12 +7,12 @@ import asyncpg
 from system_under_test.network_client import MovementKind, NetworkAnswer
 from system_under_test.payments import idempotency
 from system_under_test.payments.debits import Debit, reserve
+from system_under_test.payments.errors import StripeError
 from system_under_test.payments.flow import Created, Flow, NewMovement, Refusal, Row, Settlement
 from system_under_test.payments.refunds import wire
 from system_under_test.payments.requests import RefundRequest
 from system_under_test.payments.sql import Statement
 from system_under_test.payments.states import MovementState
-from system_under_test.payments.wire import invalid_request
 from system_under_test.schema import refunds
 
 # Stripe's failure_reason when the card network gives none.
@@ -41,37 +41,19 @@ def _decide(charge: Row | None, charge_id: str, amount: int | None) -> int | Ref
     """The refund's amount, or why the charge cannot give it (pure)."""
     if charge is None:
         return Refusal(
-            invalid_request(
-                f"No such charge: '{charge_id}'",
-                param="charge",
-                code="resource_missing",
-                status=404,
-            )
+            StripeError.NO_SUCH_OBJECT.answer(param="charge", noun="charge", shown=f"'{charge_id}'")
         )
     if charge["state"] != MovementState.SUCCEEDED:
         return Refusal(
-            invalid_request(
-                f"Charge {charge_id} did not succeed; only a succeeded charge can be refunded.",
-                param="charge",
-                code="charge_not_refundable",
-            )
+            StripeError.CHARGE_NOT_REFUNDABLE.answer(param="charge", charge_id=charge_id)
         )
     remainder = charge["amount"] - charge["amount_refunded"]
     if remainder == 0:
-        return Refusal(
-            invalid_request(
-                f"Charge {charge_id} has already been refunded.", code="charge_already_refunded"
-            )
-        )
+        return Refusal(StripeError.CHARGE_ALREADY_REFUNDED.answer(charge_id=charge_id))
     wanted = remainder if amount is None else amount
     if wanted > remainder:
         return Refusal(
-            invalid_request(
-                f"Refund amount ({wanted}) is greater than unrefunded amount on charge "
-                f"({remainder}).",
-                param="amount",
-                code="amount_too_large",
-            )
+            StripeError.REFUND_TOO_LARGE.answer(param="amount", wanted=wanted, remainder=remainder)
         )
     return wanted
 
