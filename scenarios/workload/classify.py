@@ -5,7 +5,16 @@ A result the client cannot know (timeout, reset, 5xx, key in use, an object stil
 """
 
 from dataclasses import dataclass
+from http import HTTPStatus
 from typing import Any
+
+# How the harness reads the API's statuses (its own reading, held to the system's error table
+# by a test). A card error: the charge failed, definitely.
+CARD_FAILURE_STATUS = HTTPStatus.PAYMENT_REQUIRED
+# Another attempt of the key is in flight: this one cannot know the outcome.
+KEY_IN_USE_STATUS = HTTPStatus.CONFLICT
+# A server error: the request may or may not have taken effect.
+SERVER_ERROR_STATUS_MIN = HTTPStatus.INTERNAL_SERVER_ERROR
 
 
 @dataclass(frozen=True)
@@ -28,8 +37,9 @@ def _error_of(payload: dict) -> dict:
     return error if isinstance(error, dict) else {}
 
 
-def _indeterminate(status: int) -> bool:
-    return status == 409 or status >= 500
+def indeterminate(status: int) -> bool:
+    """Whether an error answer leaves the op's outcome unknown (`info`)."""
+    return status == KEY_IN_USE_STATUS or status >= SERVER_ERROR_STATUS_MIN
 
 
 def classify_write(kind: str, status: int, body: object, replayed: bool) -> Completion:
@@ -45,7 +55,7 @@ def classify_write(kind: str, status: int, body: object, replayed: bool) -> Comp
     id_field, succeeded = WRITE_KINDS[kind]
     payload = body if isinstance(body, dict) else {}
     wire_status = payload.get("status")
-    if status == 200 and wire_status == succeeded:
+    if status == HTTPStatus.OK and wire_status == succeeded:
         value = {
             id_field: payload.get("id"),
             "status": wire_status,
@@ -54,18 +64,18 @@ def classify_write(kind: str, status: int, body: object, replayed: bool) -> Comp
         if kind == "refund":
             value["charge_id"] = payload.get("charge")
         return Completion("ok", value | {"replayed": replayed}, None)
-    if status == 200 and wire_status == "failed":
+    if status == HTTPStatus.OK and wire_status == "failed":
         code = payload.get("failure_code") or payload.get("failure_reason") or "failed"
         value = {id_field: payload.get("id"), "status": "failed", "http_status": status}
         return Completion("fail", value, code)
     error = _error_of(payload)
     code = error.get("decline_code") or error.get("code") or error.get("type")
-    if _indeterminate(status) or status == 200:
+    if indeterminate(status) or status == HTTPStatus.OK:
         # 200 without a final status: the object is pending, its outcome not known yet.
         return Completion("info", {"http_status": status}, code or f"http_{status}")
     value = {
         id_field: error.get(kind),
-        "status": "failed" if status == 402 else None,
+        "status": "failed" if status == CARD_FAILURE_STATUS else None,
         "http_status": status,
     }
     return Completion("fail", value, code or f"http_{status}")
@@ -74,7 +84,7 @@ def classify_write(kind: str, status: int, body: object, replayed: bool) -> Comp
 def classify_read(status: int, body: object) -> Completion:
     """The completion of a read-back `GET /v1/<kind>s/{id}`."""
     payload = body if isinstance(body, dict) else {}
-    if status == 200:
+    if status == HTTPStatus.OK:
         value = {
             "id": payload.get("id"),
             "status": payload.get("status"),
@@ -87,7 +97,7 @@ def classify_read(status: int, body: object) -> Completion:
 def classify_balance(status: int, body: object) -> Completion:
     """The completion of `GET /v1/balance`: available and pending per currency."""
     payload = body if isinstance(body, dict) else {}
-    if status == 200:
+    if status == HTTPStatus.OK:
         value = {
             part: {entry["currency"]: entry["amount"] for entry in payload.get(part, [])}
             for part in ("available", "pending")
@@ -99,6 +109,6 @@ def classify_balance(status: int, body: object) -> Completion:
 def _failed_read(status: int, payload: dict) -> Completion:
     error = _error_of(payload)
     code = error.get("code") or error.get("type") or f"http_{status}"
-    if _indeterminate(status):
+    if indeterminate(status):
         return Completion("info", {"http_status": status}, code)
     return Completion("fail", {"http_status": status}, code)
