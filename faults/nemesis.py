@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from faults.kinds import KINDS, ActiveFault, FaultContext, Measured
+from faults.kinds import KINDS, ActiveFault, FaultContext, Injection, Measured
 from faults.toxiproxy_api import ToxiproxyError
 
 log = logging.getLogger("paychaos.nemesis")
@@ -71,9 +71,8 @@ class Nemesis:
         measured = Measured(False, {})
         try:
             lifetime_s = kind.lifetime_s(step.params, step.duration_s)
-            active = await kind.start(
-                self._context, step.name, step.params, prepared, lifetime_s=lifetime_s
-            )
+            injection = Injection(step.name, step.params, prepared, lifetime_s)
+            active = await kind.start(self._context, injection)
             self._active[step.name] = (step, active)
             measured = await active.confirm()
             remaining_s = begun_s + lifetime_s - self._context.now_s()

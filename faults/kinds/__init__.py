@@ -18,7 +18,14 @@ import pkgutil
 from collections.abc import Mapping
 from typing import Any
 
-from faults.kinds.base import ActiveFault, FaultContext, FaultKind, Measured, ProcessControl
+from faults.kinds.base import (
+    ActiveFault,
+    FaultContext,
+    FaultKind,
+    Injection,
+    Measured,
+    ProcessControl,
+)
 
 
 def _registered() -> dict[str, FaultKind]:
@@ -47,6 +54,7 @@ __all__ = [
     "ActiveFault",
     "FaultContext",
     "FaultKind",
+    "Injection",
     "Measured",
     "ProcessControl",
     "kind_of",

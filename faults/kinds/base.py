@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from faults.toxiproxy_api import ToxiproxyApi
+from faults.toxiproxy_api import ToxiproxyApi, ToxiproxyError
 
 Params = Mapping[str, Any]
 
@@ -55,6 +55,26 @@ class Measured:
 
     confirmed: bool
     evidence: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Injection:
+    """What a kind's `start` is given: the step's name and parameters, what the kind's
+    `prepare` returned, and the step's lifetime (None: the kind's own bound)."""
+
+    name: str
+    params: Params
+    prepared: dict[str, Any] = field(default_factory=dict)
+    lifetime_s: float | None = None
+
+
+async def proxy_heal(heal: Awaitable[object]) -> Measured:
+    """Await a heal through the proxy's API: confirmed unless the proxy refused it."""
+    try:
+        await heal
+    except ToxiproxyError as error:
+        return Measured(False, {"heal_error": str(error)})
+    return Measured(True, {})
 
 
 class ActiveFault(Protocol):
@@ -111,16 +131,8 @@ class FaultKind(Protocol):
         the fault's recorded start follows it."""
         ...
 
-    async def start(
-        self,
-        context: FaultContext,
-        name: str,
-        params: Params,
-        prepared: dict[str, Any],
-        *,
-        lifetime_s: float | None = None,
-    ) -> ActiveFault:
-        """Inject the fault; `lifetime_s` (the step's) bounds what its confirmation waits for."""
+    async def start(self, context: FaultContext, step: Injection) -> ActiveFault:
+        """Inject the fault; the step's `lifetime_s` bounds what its confirmation waits for."""
         ...
 
 

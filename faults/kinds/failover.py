@@ -16,10 +16,9 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from faults.kinds.base import FaultContext, KindDefaults, Measured, Params
+from faults.kinds.base import FaultContext, Injection, KindDefaults, Measured, Params, proxy_heal
 from faults.kinds.databases import fetch_value, replication_lag
 from faults.link_probe import probe_link
-from faults.toxiproxy_api import ToxiproxyError
 from faults.transient import TRANSIENT_ERRORS
 
 NAME = "failover"
@@ -78,10 +77,9 @@ class ActiveFailover:
         return Measured(confirmed, dict(self.evidence))
 
     async def stop(self) -> Measured:
-        try:
-            await self.context.toxiproxy.update_proxy("pg_primary", enabled=True)
-        except ToxiproxyError as error:
-            return Measured(False, {"heal_error": str(error)})
+        healed = await proxy_heal(self.context.toxiproxy.update_proxy("pg_primary", enabled=True))
+        if not healed.confirmed:
+            return healed
         listen = self.context.links["pg_primary"]["listen"]
         probe = await probe_link(listen, "pg_primary", timeout_s=PROBE_TIMEOUT_S)
         return Measured(probe.answered, {"pg_primary_probe": probe.to_json()})
@@ -102,15 +100,7 @@ class FailoverKind(KindDefaults):
     def target(self, params: Params) -> str:
         return "pg-primary"
 
-    async def start(
-        self,
-        context: FaultContext,
-        name: str,
-        params: Params,
-        prepared: dict[str, Any],
-        *,
-        lifetime_s: float | None = None,
-    ) -> ActiveFailover:
+    async def start(self, context: FaultContext, step: Injection) -> ActiveFailover:
         active = ActiveFailover(context)
         await context.toxiproxy.update_proxy("pg_primary", enabled=False)
         active.evidence["fenced_at_s"] = context.now_s()

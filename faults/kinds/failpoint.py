@@ -22,7 +22,7 @@ from typing import Any
 
 import aiohttp
 
-from faults.kinds.base import FaultContext, KindDefaults, Measured, Params
+from faults.kinds.base import FaultContext, Injection, KindDefaults, Measured, Params
 from faults.kinds.services import SIGKILL_STATUS
 from faults.transient import TRANSIENT_ERRORS
 from system_under_test.failpoints import ACTIONS, DELAY_MS_MAX, NTH_MAX, POINTS, SERVICE_POINTS
@@ -239,21 +239,15 @@ class FailpointKind(KindDefaults):
             evidence["fired_before"] = status["fired"][params["point"]]
         return evidence
 
-    async def start(
-        self,
-        context: FaultContext,
-        name: str,
-        params: Params,
-        prepared: dict[str, Any],
-        *,
-        lifetime_s: float | None = None,
-    ) -> ActiveFailpoint:
+    async def start(self, context: FaultContext, step: Injection) -> ActiveFailpoint:
         """Arm the point; confirm watches for its firing at most `lifetime_s` (the step's)."""
-        within_s = CONFIRM_WAIT_S_DEFAULT if lifetime_s is None else lifetime_s
-        active = ActiveFailpoint(context, params, time.monotonic() + within_s, dict(prepared))
-        url = _failpoints_url(context, params["service"])
+        within_s = CONFIRM_WAIT_S_DEFAULT if step.lifetime_s is None else step.lifetime_s
+        active = ActiveFailpoint(
+            context, step.params, time.monotonic() + within_s, dict(step.prepared)
+        )
+        url = _failpoints_url(context, step.params["service"])
         try:
-            await _admin_call(url, "POST", _arming(params), within_s=ADMIN_READY_WAIT_S_MAX)
+            await _admin_call(url, "POST", _arming(step.params), within_s=ADMIN_READY_WAIT_S_MAX)
         except (AdminError, *TRANSIENT_ERRORS) as error:
             active.evidence["arm_error"] = str(error) or type(error).__name__
         return active

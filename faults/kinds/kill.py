@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from faults.kinds.base import FaultContext, Measured, Params
+from faults.kinds.base import FaultContext, Injection, Measured, Params
 from faults.kinds.services import SIGKILL_STATUS, ServiceKind, restart_service, service_schema
 
 NAME = "kill"
@@ -85,17 +85,9 @@ class KillKind(ServiceKind):
             return {}
         return {"unresolved_before_kill": await wait_for_unresolved(context)}
 
-    async def start(
-        self,
-        context: FaultContext,
-        name: str,
-        params: Params,
-        prepared: dict[str, Any],
-        *,
-        lifetime_s: float | None = None,
-    ) -> ActiveKill:
-        active = ActiveKill(context, params, dict(prepared))
-        status = await asyncio.to_thread(context.processes.kill, params["service"])
+    async def start(self, context: FaultContext, step: Injection) -> ActiveKill:
+        active = ActiveKill(context, step.params, dict(step.prepared))
+        status = await asyncio.to_thread(context.processes.kill, step.params["service"])
         active.evidence["exit_status"] = status
         return active
 

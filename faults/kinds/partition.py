@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from faults.kinds.base import FaultContext, KindDefaults, Measured, Params
+from faults.kinds.base import FaultContext, Injection, KindDefaults, Measured, Params, proxy_heal
 from faults.link_probe import probe_link
 from faults.toxiproxy_api import ToxiproxyError
 from system_under_test.deploy.spec import LINKS
@@ -139,10 +139,9 @@ class ActivePartition:
             self.flapper.cancel()
             with contextlib.suppress(asyncio.CancelledError, ToxiproxyError):
                 await self.flapper
-        try:
-            await self.restore()
-        except ToxiproxyError as error:
-            return Measured(False, {"heal_error": str(error)})
+        healed = await proxy_heal(self.restore())
+        if not healed.confirmed:
+            return healed
         probe = await self._probe()
         return Measured(probe.answered, {"probe_after_heal": probe.to_json()})
 
@@ -165,19 +164,11 @@ class PartitionKind(KindDefaults):
     def target(self, params: Params) -> str:
         return params["link"]
 
-    async def start(
-        self,
-        context: FaultContext,
-        name: str,
-        params: Params,
-        prepared: dict[str, Any],
-        *,
-        lifetime_s: float | None = None,
-    ) -> ActivePartition:
-        active = ActivePartition(context, name, params)
-        if "flapping" in params:
+    async def start(self, context: FaultContext, step: Injection) -> ActivePartition:
+        active = ActivePartition(context, step.name, step.params)
+        if "flapping" in step.params:
             # The scenario's seed and the fault's name: one seed, one sequence of periods.
-            rng = random.Random(f"{context.seed}:{name}")
+            rng = random.Random(f"{context.seed}:{step.name}")
             active.flapper = asyncio.create_task(active.flap(rng))
         else:
             await active.cut()

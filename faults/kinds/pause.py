@@ -8,9 +8,8 @@ Confirmation: the process is observed stopped (state T). The heal: it runs again
 import asyncio
 import time
 from dataclasses import dataclass
-from typing import Any
 
-from faults.kinds.base import FaultContext, Measured, Params
+from faults.kinds.base import FaultContext, Injection, Measured
 from faults.kinds.services import ServiceKind
 
 NAME = "pause"
@@ -47,17 +46,9 @@ class PauseKind(ServiceKind):
     name = NAME
     needs_duration = True
 
-    async def start(
-        self,
-        context: FaultContext,
-        name: str,
-        params: Params,
-        prepared: dict[str, Any],
-        *,
-        lifetime_s: float | None = None,
-    ) -> ActivePause:
-        await asyncio.to_thread(context.processes.pause, params["service"])
-        return ActivePause(context, params["service"])
+    async def start(self, context: FaultContext, step: Injection) -> ActivePause:
+        await asyncio.to_thread(context.processes.pause, step.params["service"])
+        return ActivePause(context, step.params["service"])
 
 
 KIND = PauseKind()

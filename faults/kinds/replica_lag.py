@@ -13,9 +13,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from faults.kinds.base import FaultContext, KindDefaults, Measured, Params
+from faults.kinds.base import FaultContext, Injection, KindDefaults, Measured, Params, proxy_heal
 from faults.kinds.databases import fetch_value, replication_lag
-from faults.toxiproxy_api import ToxiproxyError
 from faults.transient import TRANSIENT_ERRORS
 
 NAME = "replica_lag"
@@ -64,11 +63,7 @@ class ActiveLag:
 
     async def stop(self) -> Measured:
         if self.params["mode"] == "slow_link":
-            try:
-                await self.context.toxiproxy.remove_toxic(LINK, self.name)
-            except ToxiproxyError as error:
-                return Measured(False, {"heal_error": str(error)})
-            return Measured(True, {})
+            return await proxy_heal(self.context.toxiproxy.remove_toxic(LINK, self.name))
         replica = self.context.processes.replica_dsn()
         if replica is None:
             return Measured(False, {"heal_error": "no replica to resume"})
@@ -103,29 +98,25 @@ class ReplicaLagKind(KindDefaults):
     def target(self, params: Params) -> str:
         return "pg-replica"
 
-    async def start(
-        self,
-        context: FaultContext,
-        name: str,
-        params: Params,
-        prepared: dict[str, Any],
-        *,
-        lifetime_s: float | None = None,
-    ) -> ActiveLag:
-        if params["mode"] == "slow_link":
+    async def start(self, context: FaultContext, step: Injection) -> ActiveLag:
+        if step.params["mode"] == "slow_link":
             await context.toxiproxy.add_toxic(
                 LINK,
-                name=name,
+                name=step.name,
                 type="latency",
                 stream="downstream",
-                attributes={"latency": params["latency_ms"]},
+                attributes={"latency": step.params["latency_ms"]},
             )
         else:
             replica = context.processes.replica_dsn()
             assert replica is not None, "the scenario refuses a lag after a failover"
             await fetch_value(replica, "SELECT pg_wal_replay_pause()::text")
-        wait_s = CONFIRM_WAIT_S_MAX if lifetime_s is None else min(CONFIRM_WAIT_S_MAX, lifetime_s)
-        return ActiveLag(context, name, params, wait_s)
+        wait_s = (
+            CONFIRM_WAIT_S_MAX
+            if step.lifetime_s is None
+            else min(CONFIRM_WAIT_S_MAX, step.lifetime_s)
+        )
+        return ActiveLag(context, step.name, step.params, wait_s)
 
 
 KIND = ReplicaLagKind()

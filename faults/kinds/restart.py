@@ -9,7 +9,7 @@ import asyncio
 from dataclasses import dataclass
 from typing import Any
 
-from faults.kinds.base import FaultContext, Measured, Params
+from faults.kinds.base import FaultContext, Injection, Measured, Params
 from faults.kinds.services import ServiceKind
 
 NAME = "restart"
@@ -37,18 +37,10 @@ class RestartKind(ServiceKind):
     async def prepare(self, context: FaultContext, params: Params) -> dict[str, Any]:
         return {"pid_before": context.processes.pid(params["service"])}
 
-    async def start(
-        self,
-        context: FaultContext,
-        name: str,
-        params: Params,
-        prepared: dict[str, Any],
-        *,
-        lifetime_s: float | None = None,
-    ) -> ActiveRestart:
-        service = params["service"]
+    async def start(self, context: FaultContext, step: Injection) -> ActiveRestart:
+        service = step.params["service"]
         await asyncio.to_thread(context.processes.restart, service)
-        evidence = {**prepared, "pid_after": context.processes.pid(service)}
+        evidence = {**step.prepared, "pid_after": context.processes.pid(service)}
         return ActiveRestart(context, service, evidence)
 
 

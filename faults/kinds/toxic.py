@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from faults.kinds.base import FaultContext, KindDefaults, Measured, Params
+from faults.kinds.base import FaultContext, Injection, KindDefaults, Measured, Params, proxy_heal
 from faults.link_probe import CLOSED_EARLY, NO_ANSWER, RESET, ProbeResult, probe_link
 from faults.proxy.toxics import ATTRIBUTE_MINIMUM, DOWNSTREAM, STREAMS, TOXIC_ATTRIBUTES
 from faults.toxiproxy_api import ToxiproxyError
@@ -222,11 +222,7 @@ class ActiveToxic:
             return None
 
     async def stop(self) -> Measured:
-        try:
-            await self.context.toxiproxy.remove_toxic(self.params["link"], self.name)
-        except ToxiproxyError as error:
-            return Measured(False, {"heal_error": str(error)})
-        return Measured(True, {})
+        return await proxy_heal(self.context.toxiproxy.remove_toxic(self.params["link"], self.name))
 
 
 class ToxicKind(KindDefaults):
@@ -268,25 +264,17 @@ class ToxicKind(KindDefaults):
         )
         return {"baseline": baseline}
 
-    async def start(
-        self,
-        context: FaultContext,
-        name: str,
-        params: Params,
-        prepared: dict[str, Any],
-        *,
-        lifetime_s: float | None = None,
-    ) -> ActiveToxic:
-        link = params["link"]
+    async def start(self, context: FaultContext, step: Injection) -> ActiveToxic:
+        link = step.params["link"]
         await context.toxiproxy.add_toxic(
             link,
-            name=name,
-            type=params["type"],
-            stream=params.get("stream", DOWNSTREAM),
-            toxicity=float(params.get("toxicity", TOXICITY_DEFAULT)),
-            attributes=dict(params["attributes"]),
+            name=step.name,
+            type=step.params["type"],
+            stream=step.params.get("stream", DOWNSTREAM),
+            toxicity=float(step.params.get("toxicity", TOXICITY_DEFAULT)),
+            attributes=dict(step.params["attributes"]),
         )
-        return ActiveToxic(context, name, params, prepared["baseline"])
+        return ActiveToxic(context, step.name, step.params, step.prepared["baseline"])
 
 
 KIND = ToxicKind()

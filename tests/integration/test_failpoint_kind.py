@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 import pytest
 import requests
 
-from faults.kinds import KINDS, FaultContext, Measured
+from faults.kinds import KINDS, FaultContext, Injection, Measured
 from faults.kinds.failpoint import ActiveFailpoint
 from faults.toxiproxy_api import ToxiproxyApi
 from scenarios.observe.final_reads import unresolved_or_none
@@ -73,7 +73,8 @@ async def armed(
             now_s=asyncio.get_running_loop().time,
         )
         prepared = await KIND.prepare(context, params)
-        active = await KIND.start(context, "test", params, prepared, lifetime_s=lifetime_s)
+        injection = Injection("test", params, prepared, lifetime_s)
+        active = await KIND.start(context, injection)
         healed: list[Measured] = []
         try:
             yield active, healed

@@ -8,7 +8,7 @@ import threading
 import pytest
 import requests
 
-from faults.kinds import KINDS, FaultContext
+from faults.kinds import KINDS, FaultContext, Injection
 from faults.kinds.databases import fetch_value
 from faults.toxiproxy_api import ToxiproxyApi
 from scenarios.observe.final_reads import unresolved_or_none
@@ -44,7 +44,7 @@ async def _inject(topology, name: str, kind: str, params: dict):
         )
         fault_kind = KINDS[kind]
         prepared = await fault_kind.prepare(context, params)
-        active = await fault_kind.start(context, name, params, prepared)
+        active = await fault_kind.start(context, Injection(name, params, prepared))
         try:
             return await active.confirm()
         finally:

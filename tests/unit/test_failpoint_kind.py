@@ -9,7 +9,7 @@ import jsonschema
 import pytest
 from aiohttp import test_utils
 
-from faults.kinds import KINDS, FaultContext
+from faults.kinds import KINDS, FaultContext, Injection
 from faults.kinds.failpoint import SCHEMA
 from scenarios.scenario import ScenarioError, load_scenario
 from system_under_test.admin import make_admin_app
@@ -200,7 +200,7 @@ async def _life(params: dict, act, processes: FakeProcesses | None = None, *, wi
             now_s=asyncio.get_running_loop().time,
         )
         prepared = await KIND.prepare(context, params)
-        active = await KIND.start(context, "step", params, prepared, lifetime_s=within_s)
+        active = await KIND.start(context, Injection("step", params, prepared, within_s))
         armed = failpoints.status()["armed"]
         acting = asyncio.create_task(act(failpoints, processes))
         measured = await active.confirm()
