@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from system_under_test.api.context import MERCHANT_CACHE, MERCHANT_ID, SERVICES
 from system_under_test.api.errors import error_response
-from system_under_test.api.params import text_problem
+from system_under_test.api.form import text_problem
 from system_under_test.payments.errors import StripeError
 from system_under_test.schema import merchants
 

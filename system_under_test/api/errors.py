@@ -2,7 +2,7 @@
 
 from aiohttp import web
 
-from system_under_test.api.params import InvalidParameter
+from system_under_test.api.form import InvalidParameter
 from system_under_test.payments.errors import StripeError
 from system_under_test.payments.wire import Answer
 

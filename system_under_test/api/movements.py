@@ -7,15 +7,13 @@ from aiohttp import web
 
 from system_under_test.api.context import MERCHANT_ID, SERVICES
 from system_under_test.api.errors import refused, respond
-from system_under_test.api.params import (
+from system_under_test.api.form import (
     InvalidParameter,
     canonical_params,
     form_problem,
     idempotency_key_problem,
-    parse_charge,
-    parse_payout,
-    parse_refund,
 )
+from system_under_test.api.params import parse_charge, parse_payout, parse_refund
 from system_under_test.payments import execution, idempotency
 from system_under_test.payments.charges import phases as charge_phases
 from system_under_test.payments.errors import StripeError

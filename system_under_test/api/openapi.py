@@ -7,12 +7,8 @@ have; what this system does not model is present and null.
 
 from typing import Any
 
-from system_under_test.api.params import (
-    AMOUNT_MAX,
-    DESCRIPTION_LENGTH_MAX,
-    IDEMPOTENCY_KEY_LENGTH_MAX,
-    LIST_LIMIT_MAX,
-)
+from system_under_test.api.form import IDEMPOTENCY_KEY_LENGTH_MAX
+from system_under_test.api.params import AMOUNT_MAX, DESCRIPTION_LENGTH_MAX, LIST_LIMIT_MAX
 from system_under_test.payments.errors import StripeError
 
 Schema = dict[str, Any]

@@ -1,4 +1,5 @@
-"""Parsing of form and query parameters (no I/O).
+"""Each endpoint's parameters and their rules (no I/O); api/form.py holds what any request's
+must be.
 
 Each endpoint declares the parameters it acts on. A parameter Stripe has but this system does
 not implement is refused by name as unsupported; any other unknown one is `parameter_unknown`.
@@ -8,18 +9,20 @@ Numbers and card numbers are ASCII digits only; `metadata[...]` and `description
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from system_under_test.api.form import (
+    InvalidParameter,
+    base_name,
+    object_id_problem,
+    undeclared_problem,
+)
 from system_under_test.payments.accounts import CHARGE_AMOUNT_MIN, CURRENCIES
 from system_under_test.payments.errors import StripeError
 from system_under_test.payments.requests import ChargeRequest, PayoutRequest, RefundRequest
-from system_under_test.payments.wire import Answer
 
 # Stripe's ceiling for an amount in minor units (eight digits).
 AMOUNT_MAX = 99_999_999
 # Longer digit strings are refused before int() is asked to convert them.
 AMOUNT_DIGITS_MAX = len(str(AMOUNT_MAX))
-IDEMPOTENCY_KEY_LENGTH_MAX = 255  # Stripe's documented limit.
-# Object ids are short ASCII (`ch_` and 24 hex digits); anything longer names no object.
-ID_LENGTH_MAX = 255
 LIST_LIMIT_DEFAULT = 10
 LIST_LIMIT_MAX = 100  # Stripe's page size ceiling.
 # Stripe's metadata limits.
@@ -73,85 +76,12 @@ UNSUPPORTED = {
 
 
 @dataclass(frozen=True)
-class InvalidParameter:
-    """Why a request is refused before anything is written: the error, the parameter it
-    names, and the fields of its message."""
-
-    error: StripeError
-    param: str | None
-    fields: Mapping[str, object] = field(default_factory=dict)
-
-    @property
-    def code(self) -> str | None:
-        """The error's Stripe code."""
-        return self.error.code
-
-    def answer(self) -> Answer:
-        """The answer that refuses the request."""
-        return self.error.answer(param=self.param, **self.fields)
-
-
-@dataclass(frozen=True)
 class ListRequest:
     limit: int
     starting_after: str | None
     ending_before: str | None
     # Filters an endpoint declares, e.g. a refund list's `charge`.
     filters: dict[str, str] = field(default_factory=dict)
-
-
-def text_problem(text: str) -> str | None:
-    """Why a parameter, header or path text cannot be stored, or None.
-
-    PostgreSQL's text refuses NUL, and undecodable bytes arrive as lone surrogates that no
-    encoder takes; both are the client's error, never the server's.
-
-    >>> text_problem("ch_1" + chr(0))
-    'contains a NUL character'
-    """
-    if "\x00" in text:
-        return "contains a NUL character"
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return "is not valid UTF-8"
-    return None
-
-
-def form_problem(form: Mapping[str, str]) -> InvalidParameter | None:
-    """The first parameter name or value that cannot be taken at all."""
-    for name, value in form.items():
-        problem = text_problem(name) or text_problem(value)
-        if problem is not None:
-            shown = name if text_problem(name) is None else repr(name)
-            return InvalidParameter(StripeError.PARAMETER_UNSTORABLE, shown, {"problem": problem})
-    return None
-
-
-def object_id_problem(object_id: str) -> str | None:
-    """Why a text cannot be an object id (so no object has it), or None."""
-    if not object_id.isascii() or not object_id.isprintable() or len(object_id) > ID_LENGTH_MAX:
-        return "is not an object id"
-    return None
-
-
-def _base_name(name: str) -> str:
-    # `metadata[order]` and `expand[]` belong to their base parameter.
-    return name.partition("[")[0]
-
-
-def _undeclared(
-    form: Mapping[str, str], declared: frozenset[str], unsupported: frozenset[str]
-) -> InvalidParameter | None:
-    for name in sorted(form):
-        base = _base_name(name)
-        # `metadata[...]` is declared by its base name; every other name exactly.
-        if name in declared or (base == "metadata" and base in declared):
-            continue
-        if base in unsupported:
-            return InvalidParameter(StripeError.PARAMETER_UNSUPPORTED, name)
-        return InvalidParameter(StripeError.PARAMETER_UNKNOWN, name)
-    return None
 
 
 def _ascii_digits(text: str) -> bool:
@@ -193,7 +123,7 @@ def metadata(form: Mapping[str, str]) -> dict[str, str] | InvalidParameter:
     """
     found: dict[str, str] = {}
     for name, value in form.items():
-        if _base_name(name) != "metadata":
+        if base_name(name) != "metadata":
             continue
         if name == "metadata" and value == "":
             continue
@@ -273,7 +203,7 @@ def parse_charge(form: Mapping[str, str]) -> ChargeRequest | InvalidParameter:
     declared = frozenset(
         {"amount", "currency", "source", "card[number]", "capture", "description", "metadata"}
     )
-    undeclared = _undeclared(form, declared, UNSUPPORTED["charge"])
+    undeclared = undeclared_problem(form, declared, UNSUPPORTED["charge"])
     currency = _currency(form)
     minimum = CHARGE_AMOUNT_MIN.get(currency, 1) if isinstance(currency, str) else 1
     amount = _amount(form, minimum)
@@ -296,7 +226,7 @@ def parse_refund(form: Mapping[str, str]) -> RefundRequest | InvalidParameter:
     >>> parse_refund({"charge": "ch_1"})
     RefundRequest(charge_id='ch_1', amount=None, metadata={})
     """
-    undeclared = _undeclared(
+    undeclared = undeclared_problem(
         form, frozenset({"charge", "amount", "metadata"}), UNSUPPORTED["refund"]
     )
     if undeclared is not None:
@@ -324,7 +254,7 @@ def parse_payout(form: Mapping[str, str]) -> PayoutRequest | InvalidParameter:
     PayoutRequest(amount=700, currency='eur', description=None, metadata={})
     """
     declared = frozenset({"amount", "currency", "description", "metadata"})
-    undeclared = _undeclared(form, declared, UNSUPPORTED["payout"])
+    undeclared = undeclared_problem(form, declared, UNSUPPORTED["payout"])
     amount = _amount(form)
     currency = _currency(form)
     described = _description(form)
@@ -347,7 +277,7 @@ def parse_list(
     ListRequest(limit=3, starting_after='ch_1', ending_before=None, filters={})
     """
     declared = frozenset({"limit", "starting_after", "ending_before"}) | filters
-    undeclared = _undeclared(query, declared, UNSUPPORTED["list"])
+    undeclared = undeclared_problem(query, declared, UNSUPPORTED["list"])
     if undeclared is not None:
         return undeclared
     text = query.get("limit", str(LIST_LIMIT_DEFAULT))
@@ -368,19 +298,3 @@ def parse_list(
         ending_before=cursors.get("ending_before"),
         filters={name: query[name] for name in filters if name in query},
     )
-
-
-def canonical_params(form: Mapping[str, str]) -> dict[str, str]:
-    """The request parameters as compared between an idempotent request and its retry."""
-    return {name: form[name] for name in sorted(form)}
-
-
-def idempotency_key_problem(key: str) -> InvalidParameter | None:
-    """Why an Idempotency-Key header is refused, or None."""
-    if not 1 <= len(key) <= IDEMPOTENCY_KEY_LENGTH_MAX:
-        problem = f"must be 1 to {IDEMPOTENCY_KEY_LENGTH_MAX} characters"
-    else:
-        problem = text_problem(key)
-    if problem is None:
-        return None
-    return InvalidParameter(StripeError.IDEMPOTENCY_KEY_INVALID, None, {"problem": problem})

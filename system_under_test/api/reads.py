@@ -10,7 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from system_under_test.api.context import MERCHANT_ID, SERVICES
 from system_under_test.api.errors import error_response, refused
-from system_under_test.api.params import InvalidParameter, object_id_problem, parse_list
+from system_under_test.api.form import InvalidParameter, object_id_problem
+from system_under_test.api.params import parse_list
 from system_under_test.payments import balance_transactions, listing
 from system_under_test.payments.balance import balance_object
 from system_under_test.payments.charges import phases as charge_phases

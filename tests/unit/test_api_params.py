@@ -2,9 +2,8 @@ import datetime
 
 import pytest
 
+from system_under_test.api.form import InvalidParameter, canonical_params
 from system_under_test.api.params import (
-    InvalidParameter,
-    canonical_params,
     parse_charge,
     parse_list,
     parse_payout,
