@@ -15,7 +15,8 @@ from openapi_core import OpenAPI
 from openapi_core.contrib.requests import RequestsOpenAPIRequest, RequestsOpenAPIResponse
 from openapi_core.templating.paths.exceptions import PathError
 
-from system_under_test.api.openapi import DOCUMENT, ERROR
+from system_under_test.api.openapi import DOCUMENT
+from system_under_test.api.openapi_components import ERROR
 
 _API_BASES: set[str] = set()
 _LOCK = threading.Lock()
