@@ -7,9 +7,7 @@ interrupted); `compare`: 0 same verdict, 1 verdicts differ, 3 unreadable run.
 
 import argparse
 import functools
-import json
 import logging
-import os
 import signal
 import sys
 import time
@@ -21,29 +19,19 @@ import invariants
 import reports
 from faults.proxy import DEFAULT_HOST, DEFAULT_PORT, CannotListen, serve_until_stopped
 from faults.proxy.address import parse_port
-from invariants.model.files import SCENARIO_FILE
-from invariants.model.provenance import encode_provenance, parse_provenance
-from invariants.model.scenario_record import load_scenario_record
 from reports import EXIT_HARNESS_ERROR
 from reports import compare as comparing
 from reports.campaign_report import CAMPAIGN_FILE, render_campaign_md
-from scenarios import mutants, sweep
+from scenarios import mutants, supervise, sweep
+from scenarios.analyze import analyze_run
 from scenarios.bench import BenchError, BenchSettings, run_bench
-from scenarios.campaign import RUNS_ROOT, check_and_report, new_run_dir, point_latest, run_campaign
+from scenarios.campaign import RUNS_ROOT, run_campaign
+from scenarios.errors import HarnessError
 from scenarios.progress import run_progress
-from scenarios.run_files import write_topology_files
 from scenarios.scenario import ScenarioError, load_scenario
 from system_under_test.defects import UnknownDefectError, defects_from_environment
 from system_under_test.deploy.errors import DeployError
 from system_under_test.deploy.local import LocalTopology
-
-UP_STATE_FILE_NAME = "up.json"
-# `paychaos down` waits this long for the `up` process to tear its topology down.
-DOWN_TIMEOUT_S = 60.0
-
-
-class HarnessError(RuntimeError):
-    """A problem the user can fix; printed as one line, exit 3."""
 
 
 def _terminate_as_interrupt(signal_number: int, frame: object) -> None:
@@ -91,51 +79,13 @@ def _print_summary(report: dict) -> None:
 
 def command_analyze(arguments: argparse.Namespace) -> int:
     run_dir = Path(arguments.run_dir)
-    if not run_dir.is_dir():
-        raise HarnessError(f"no run directory at {run_dir}")
-    try:
-        # What ran is in scenario.json, written before the run started.
-        scenario = load_scenario_record(run_dir / SCENARIO_FILE)
-    except (OSError, invariants.RunFileError) as error:
-        raise HarnessError(
-            f"cannot analyze {run_dir}: no readable {SCENARIO_FILE} ({error})"
-        ) from None
-    try:
-        previous = json.loads((run_dir / reports.REPORT_FILE).read_text())
-    except (OSError, ValueError):
-        previous = {}
-    provenance = _stored_provenance(previous, run_dir)
-    duration_s = float(previous.get("stats", {}).get("duration_s", 0.0))
-    try:
-        verdict, report = check_and_report(
-            run_dir,
-            run_id=run_dir.resolve().name,
-            scenario_name=scenario.name,
-            seed=scenario.seed,
-            names=list(scenario.invariants),
-            provenance=provenance,
-            duration_s=duration_s,
-        )
-    except (OSError, invariants.RunFileError) as error:
-        raise HarnessError(f"cannot analyze {run_dir}: {error}") from None
+    verdict, report = analyze_run(run_dir, warn=functools.partial(print, file=sys.stderr))
     print(f"verdict: {verdict}")
     if not arguments.quiet:
         for gap in report.get("gaps", []):
             print(f"incomplete run: {gap}")
     print(f"report: {run_dir / reports.REPORT_FILE}")
     return reports.exit_code(verdict)
-
-
-def _stored_provenance(report: dict, run_dir: Path) -> dict:
-    """The stored report's provenance, read through the run-file model; without a readable
-    one the re-check still runs, and says so."""
-    try:
-        return encode_provenance(parse_provenance(report.get("provenance")))
-    except invariants.RunFileError as error:
-        print(
-            f"no readable provenance in {run_dir / reports.REPORT_FILE}: {error}", file=sys.stderr
-        )
-        return {}
 
 
 def command_campaign(arguments: argparse.Namespace) -> int:
@@ -183,14 +133,7 @@ def command_compare(arguments: argparse.Namespace) -> int:
 
 def command_up(arguments: argparse.Namespace) -> int:
     runs_root = Path(arguments.runs_dir)
-    state_file = runs_root / UP_STATE_FILE_NAME
-    if state_file.exists():
-        state = json.loads(state_file.read_text())
-        if _alive(state["pid"]):
-            raise HarnessError(f"a topology is already up (pid {state['pid']}); `paychaos down`")
-    runs_root.mkdir(parents=True, exist_ok=True)
-    run_dir = new_run_dir(runs_root, "up", 0)
-    point_latest(runs_root, run_dir)
+    run_dir = supervise.new_up_run(runs_root)
     topology = LocalTopology(
         run_dir,
         defects=_defects(),
@@ -198,50 +141,19 @@ def command_up(arguments: argparse.Namespace) -> int:
         merchant_count=arguments.merchants,
     )
     try:
-        endpoints = topology.start()
-        endpoints_file = write_topology_files(run_dir, endpoints)
-        reports.write_atomic(state_file, json.dumps({"pid": os.getpid(), "run_dir": str(run_dir)}))
-        print(f"topology up: {endpoints_file}")
-        print(f"api: {endpoints.api_url}  proxy API: {endpoints.proxy_api}")
-        print("Ctrl-C or `paychaos down` to tear it down", flush=True)
-        try:
-            while True:
-                signal.pause()
-        except KeyboardInterrupt:
-            pass
+        with supervise.kept_up(topology, run_dir, runs_root) as endpoints_file:
+            endpoints = topology.endpoints()
+            print(f"topology up: {endpoints_file}")
+            print(f"api: {endpoints.api_url}  proxy API: {endpoints.proxy_api}")
+            print("Ctrl-C or `paychaos down` to tear it down", flush=True)
+            supervise.wait_for_stop()
     finally:
-        topology.teardown()
-        state_file.unlink(missing_ok=True)
         print("topology down")
     return 0
 
 
-def _alive(pid: int) -> bool:
-    """Whether `pid` runs; an exited process that its parent has not reaped yet does not."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    # The state letter follows the parenthesised command name; Z is a zombie.
-    return stat.rpartition(")")[2].split()[0] != "Z"
-
-
 def command_down(arguments: argparse.Namespace) -> int:
-    state_file = Path(arguments.runs_dir) / UP_STATE_FILE_NAME
-    if not state_file.exists():
-        raise HarnessError(f"no topology is up (no {state_file})")
-    pid = json.loads(state_file.read_text())["pid"]
-    if not _alive(pid):
-        state_file.unlink(missing_ok=True)
-        print(f"the `up` process {pid} is gone; nothing to tear down")
-        return 0
-    os.kill(pid, signal.SIGTERM)
-    deadline = time.monotonic() + DOWN_TIMEOUT_S
-    while _alive(pid) and time.monotonic() < deadline:
-        time.sleep(0.2)
-    if _alive(pid):
-        raise HarnessError(f"`up` process {pid} did not stop in {DOWN_TIMEOUT_S:.0f} s")
-    print("topology down")
+    print(supervise.take_down(Path(arguments.runs_dir)))
     return 0
 
 
@@ -276,7 +188,6 @@ def command_mutants(arguments: argparse.Namespace) -> int:
     except mutants.MatrixError as error:
         raise HarnessError(str(error)) from None
     table = mutants.markdown(rows)
-    reports.write_atomic(matrix_dir / "mutants.md", table)
     passed = all(row.passed for row in rows)
     if arguments.quiet:
         print(f"mutants: {'passed' if passed else 'failed'}")

@@ -18,6 +18,7 @@ from scenarios.scenario import load_scenario
 from system_under_test import defects
 
 MATRIX_FILE = "mutants.json"
+MARKDOWN_FILE = "mutants.md"
 MATRIX_SEED = 7
 
 
@@ -87,7 +88,7 @@ def run_matrix(
     mutants: dict[str, Mutant], runs_root: Path, *, progress=print
 ) -> tuple[Path, list[MatrixRow]]:
     """Run each defect on its scenario, then the correct system on each scenario used; write
-    mutants.json into a run directory of its own and return it with the rows."""
+    mutants.json and mutants.md into a run directory of its own and return it with the rows."""
     runs_root.mkdir(parents=True, exist_ok=True)
     matrix_dir = new_run_dir(runs_root, "mutants", MATRIX_SEED)
     point_latest(runs_root, matrix_dir)
@@ -104,6 +105,7 @@ def run_matrix(
         "rows": [asdict(row) | {"passed": row.passed} for row in rows],
     }
     reports.write_atomic(matrix_dir / MATRIX_FILE, json.dumps(document, indent=2) + "\n")
+    reports.write_atomic(matrix_dir / MARKDOWN_FILE, markdown(rows))
     return matrix_dir, rows
 
 
