@@ -27,10 +27,9 @@ from scenarios.run_files import write_final_state, write_scenario, write_topolog
 from scenarios.scenario import Scenario
 from scenarios.workload.client import WorkloadClient
 from scenarios.workload.plan import plan_ops
-from system_under_test.deploy import postgres
-from system_under_test.deploy.local import LocalTopology
+from system_under_test.deploy import new_topology, postgres
 from system_under_test.deploy.ports import require_free
-from system_under_test.deploy.topology import Endpoints
+from system_under_test.deploy.topology import Endpoints, Topology
 
 log = logging.getLogger("paychaos.campaign")
 
@@ -93,7 +92,7 @@ async def _save_decisions(toxiproxy: ToxiproxyApi, run_dir: Path) -> None:
 
 async def drive(
     scenario: Scenario,
-    topology: LocalTopology,
+    topology: Topology,
     endpoints: Endpoints,
     run_dir: Path,
     clock: RunClock,
@@ -212,7 +211,7 @@ def run_campaign(
     )
     write_scenario(run_dir, scenario)
     clock = RunClock()
-    topology = LocalTopology(
+    topology = new_topology(
         run_dir,
         defects=defects,
         proxy_api_port=proxy_api_port,

@@ -30,8 +30,8 @@ from scenarios.errors import HarnessError
 from scenarios.progress import run_progress
 from scenarios.scenario import ScenarioError, load_scenario
 from system_under_test.defects import UnknownDefectError, defects_from_environment
+from system_under_test.deploy import new_topology
 from system_under_test.deploy.errors import DeployError
-from system_under_test.deploy.local import LocalTopology
 
 
 def _terminate_as_interrupt(signal_number: int, frame: object) -> None:
@@ -134,7 +134,7 @@ def command_compare(arguments: argparse.Namespace) -> int:
 def command_up(arguments: argparse.Namespace) -> int:
     runs_root = Path(arguments.runs_dir)
     run_dir = supervise.new_up_run(runs_root)
-    topology = LocalTopology(
+    topology = new_topology(
         run_dir,
         defects=_defects(),
         proxy_api_port=arguments.proxy_api_port,

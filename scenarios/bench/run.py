@@ -24,9 +24,8 @@ from scenarios.provenance import postgres_version, source_provenance
 from scenarios.run_files import write_topology_files
 from scenarios.scenario import load_scenario
 from system_under_test.config import API_PROCESSES_ENV
-from system_under_test.deploy import postgres
-from system_under_test.deploy.local import LocalTopology
-from system_under_test.deploy.topology import Endpoints
+from system_under_test.deploy import new_topology, postgres
+from system_under_test.deploy.topology import Endpoints, Topology
 
 log = logging.getLogger("paychaos.bench")
 
@@ -72,9 +71,7 @@ async def _primary_costs(
     return costs
 
 
-def _measure_live(
-    topology: LocalTopology, settings: BenchSettings, bindir: Path, run_dir: Path
-) -> dict:
+def _measure_live(topology: Topology, settings: BenchSettings, bindir: Path, run_dir: Path) -> dict:
     """Everything measured on the running topology."""
     endpoints = topology.start()
     write_topology_files(run_dir, endpoints)
@@ -179,7 +176,7 @@ def run_bench(settings: BenchSettings) -> BenchOutcome:
     environment = {}
     if settings.api_processes is not None:
         environment[API_PROCESSES_ENV] = str(settings.api_processes)
-    topology = LocalTopology(
+    topology = new_topology(
         run_dir,
         merchant_count=settings.merchants,
         service_environment=environment,

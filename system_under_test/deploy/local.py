@@ -18,7 +18,7 @@ from system_under_test.deploy.errors import DeployError
 from system_under_test.deploy.ports import LOOPBACK, free_port, require_free
 from system_under_test.deploy.processes import ServiceProcess
 from system_under_test.deploy.spec import LINKS
-from system_under_test.deploy.topology import Endpoints, Merchant, Topology
+from system_under_test.deploy.topology import Endpoints, Merchant, Topology, register_backend
 from system_under_test.worker import READY_LINE as WORKER_READY_LINE
 
 log = logging.getLogger("paychaos.deploy")
@@ -375,6 +375,8 @@ class LocalTopology(Topology):
             raise DeployError(f"migration failed: {process.log_tail()}")
         return [Merchant(**merchant) for merchant in json.loads(out.read_text())]
 
+
+register_backend("local", LocalTopology)
 
 _SERVICE_PORTS = ("pg-primary", "pg-replica", "network", "api", "api-admin", "worker-admin")
 

@@ -1,9 +1,18 @@
-"""The interface every deployment backend gives: start, endpoints, process faults, tear down."""
+"""The interface every deployment backend gives (start, endpoints by service name, kill,
+pause, resume, restart, logs, tear down) and the registry of backends by name.
+
+A backend registers itself with :func:`register_backend`; the harness makes a topology with
+:func:`new_topology`, so that a new backend is one registration, not an edit of its callers.
+"""
 
 import abc
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
+from typing import Any
+
+from system_under_test.deploy.errors import DeployError
 
 
 @dataclass(frozen=True)
@@ -42,7 +51,8 @@ class Topology(abc.ABC):
         """Start every service; on any failure, stop what was started and raise DeployError."""
 
     @abc.abstractmethod
-    def endpoints(self) -> Endpoints: ...
+    def endpoints(self) -> Endpoints:
+        """Where the started topology's services, links and merchants are."""
 
     @abc.abstractmethod
     def kill(self, service: str) -> int | None:
@@ -61,7 +71,8 @@ class Topology(abc.ABC):
         """Start a stopped or killed service again and wait until it is ready."""
 
     @abc.abstractmethod
-    def running(self, service: str) -> bool: ...
+    def running(self, service: str) -> bool:
+        """Whether the service's process is alive (paused counts as alive)."""
 
     @abc.abstractmethod
     def stopped(self, service: str) -> bool:
@@ -102,3 +113,35 @@ class Topology(abc.ABC):
         traceback: TracebackType | None,
     ) -> None:
         self.teardown()
+
+
+# How a backend makes its topology: ``factory(run_dir, **options)``, the options being the
+# keywords of LocalTopology (defects, proxy_api_port, merchant_count, service_environment,
+# seed, replication); every backend takes them all.
+TopologyFactory = Callable[..., Topology]
+DEFAULT_BACKEND = "local"
+_BACKENDS: dict[str, TopologyFactory] = {}
+
+
+def register_backend(name: str, factory: TopologyFactory) -> None:
+    """Make ``name`` a deployment backend; its module calls this when imported."""
+    assert name not in _BACKENDS, f"backend {name!r} registered twice"
+    _BACKENDS[name] = factory
+
+
+def backend_names() -> tuple[str, ...]:
+    """The registered backends, sorted."""
+    return tuple(sorted(_BACKENDS))
+
+
+def new_topology(run_dir: Path, *, backend: str = DEFAULT_BACKEND, **options: Any) -> Topology:
+    """A topology of ``backend`` (not started yet) whose files go to ``run_dir``.
+
+    >>> topology = new_topology(Path("reports/runs/r1"), merchant_count=2)  # doctest: +SKIP
+    """
+    try:
+        factory = _BACKENDS[backend]
+    except KeyError:
+        known = ", ".join(backend_names())
+        raise DeployError(f"unknown deployment backend {backend!r} (known: {known})") from None
+    return factory(run_dir, **options)
