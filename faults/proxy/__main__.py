@@ -11,7 +11,7 @@ import argparse
 import logging
 import sys
 
-from faults.proxy.address import parse_port
+from faults.proxy.address import port_argument
 from faults.proxy.foreground import CannotListen, serve_until_stopped
 from faults.proxy.loop import DEFAULT_LOOP, LOOP_FACTORIES
 from faults.proxy.server import DEFAULT_HOST, DEFAULT_PORT
@@ -22,13 +22,6 @@ EXIT_OK = 0
 EXIT_CANNOT_LISTEN = 3
 
 
-def _port(text: str) -> int:
-    try:
-        return parse_port(text)
-    except ValueError as error:
-        raise argparse.ArgumentTypeError(str(error)) from None
-
-
 def _parse_arguments(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m faults.proxy",
@@ -36,7 +29,7 @@ def _parse_arguments(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--host", default=DEFAULT_HOST, help="API host (default %(default)s)")
     parser.add_argument(
-        "--port", type=_port, default=DEFAULT_PORT, help="API port, 0 for a free one"
+        "--port", type=port_argument, default=DEFAULT_PORT, help="API port, 0 for a free one"
     )
     parser.add_argument(
         "--seed",

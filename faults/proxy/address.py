@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import contextlib
 import ipaddress
@@ -25,6 +26,14 @@ def parse_port(text: str) -> int:
     if not text.isdigit() or int(text) > PORT_MAX:
         raise ValueError(f"port must be a number from 0 to {PORT_MAX}, got {text!r}")
     return int(text)
+
+
+def port_argument(text: str) -> int:
+    """:func:`parse_port` as a command-line argument type (argparse says what was wrong)."""
+    try:
+        return parse_port(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def parse_address(text: str) -> tuple[str, int]:
