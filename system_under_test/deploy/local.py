@@ -209,16 +209,22 @@ class LocalTopology(Topology):
         )
         return self._endpoints
 
+    def _python_service(
+        self, name: str, module: str, *arguments: str, environment: dict[str, str] | None = None
+    ) -> ServiceProcess:
+        """A service run as ``python -m module arguments``, logging to ``logs/name.log``."""
+        return ServiceProcess(
+            name=name,
+            command=[sys.executable, "-m", module, *arguments],
+            log_path=self._log(name),
+            environment=environment or {},
+        )
+
     def _start_proxy(self, plan: "_AddressPlan") -> None:
-        command = [sys.executable, "-m", "faults.proxy", "--host", LOOPBACK]
-        if self.seed is not None:
-            command += ["--seed", str(self.seed)]
+        seed = ["--seed", str(self.seed)] if self.seed is not None else []
+        address = ["--host", LOOPBACK, "--port", plan.proxy_api.rpartition(":")[2]]
         self._add(
-            ServiceProcess(
-                name="proxy",
-                command=[*command, "--port", plan.proxy_api.rpartition(":")[2]],
-                log_path=self._log("proxy"),
-            ),
+            self._python_service("proxy", "faults.proxy", *address, *seed),
             lambda: _http_ok(f"http://{plan.proxy_api}/version"),
         )
         self._create_links(plan.proxy_api, plan.links)
@@ -254,19 +260,12 @@ class LocalTopology(Topology):
 
     def _start_network(self, plan: "_AddressPlan") -> None:
         address = plan.address("network")
+        database = str(self.run_dir / "network.sqlite")
         self._add(
-            ServiceProcess(
-                name="network",
-                command=[
-                    sys.executable,
-                    "-m",
-                    "system_under_test.externals.network",
-                    "--listen",
-                    address,
-                    "--database",
-                    str(self.run_dir / "network.sqlite"),
-                ],
-                log_path=self._log("network"),
+            self._python_service(
+                "network",
+                "system_under_test.externals.network",
+                *("--listen", address, "--database", database),
             ),
             lambda: _http_ok(f"http://{address}/health"),
         )
@@ -282,31 +281,23 @@ class LocalTopology(Topology):
             **self.service_environment,
         }
         api_address = plan.address("api")
-        api_command = [sys.executable, "-m", "system_under_test.api", "--listen", api_address]
         self._add(
-            ServiceProcess(
-                name="api",
-                command=[*api_command, "--admin-listen", plan.address("api-admin")],
-                log_path=self._log("api"),
+            self._python_service(
+                "api",
+                "system_under_test.api",
+                *("--listen", api_address, "--admin-listen", plan.address("api-admin")),
                 environment=environment,
             ),
             lambda: _http_ok(f"http://{api_address}/health"),
         )
-        worker_log = self._log("worker")
         self._add(
-            ServiceProcess(
-                name="worker",
-                command=[
-                    sys.executable,
-                    "-m",
-                    "system_under_test.worker",
-                    "--admin-listen",
-                    plan.address("worker-admin"),
-                ],
-                log_path=worker_log,
+            self._python_service(
+                "worker",
+                "system_under_test.worker",
+                *("--admin-listen", plan.address("worker-admin")),
                 environment=environment,
             ),
-            self._log_count_check(worker_log, WORKER_READY_LINE),
+            self._log_count_check(self._log("worker"), WORKER_READY_LINE),
         )
 
     def _log_count_check(self, path: Path, line: str) -> ReadyCheck:
@@ -349,20 +340,10 @@ class LocalTopology(Topology):
         # Beside the data, removed with it: the run files the harness writes hold the keys.
         assert self._pg_root is not None
         out = self._pg_root / "seeded-merchants.json"
-        process = ServiceProcess(
-            name="migrate",
-            command=[
-                sys.executable,
-                "-m",
-                "system_under_test.migrate",
-                "--dsn",
-                dsn,
-                "--merchants",
-                str(self.merchant_count),
-                "--out",
-                str(out),
-            ],
-            log_path=self._log("migrate"),
+        process = self._python_service(
+            "migrate",
+            "system_under_test.migrate",
+            *("--dsn", dsn, "--merchants", str(self.merchant_count), "--out", str(out)),
         )
         process.start()
         assert process.process is not None
