@@ -33,6 +33,16 @@ def _invalid(code: str | None, template: str, *, status: int | None = 400) -> En
     return (INVALID_REQUEST_ERROR, code, status, False, template)
 
 
+def _key_in_use(template: str) -> Entry:
+    """Another request holds the key, or took it over: a retry with the key may pass later."""
+    return (IDEMPOTENCY_ERROR, "idempotency_key_in_use", 409, True, template)
+
+
+def _server(template: str, *, status: int | None = 500, should_retry: bool = True) -> Entry:
+    """An `api_error`: the server failed; a retry may pass unless `should_retry` says not."""
+    return (API_ERROR, None, status, should_retry, template)
+
+
 @unique
 class StripeError(Enum):
     """One error answer of the API; the members are the whole table."""
@@ -106,27 +116,15 @@ class StripeError(Enum):
         "Keys for idempotent requests can only be used with the same parameters they were "
         "first used with.",
     )
-    IDEMPOTENCY_KEY_IN_USE = (
-        IDEMPOTENCY_ERROR,
-        "idempotency_key_in_use",
-        409,
-        True,
-        "There is currently another in-progress request using this Idempotency-Key. Retry later.",
+    IDEMPOTENCY_KEY_IN_USE = _key_in_use(
+        "There is currently another in-progress request using this Idempotency-Key. Retry later."
     )
-    IDEMPOTENCY_SUPERSEDED = (
-        IDEMPOTENCY_ERROR,
-        "idempotency_key_in_use",
-        409,
-        True,
+    IDEMPOTENCY_SUPERSEDED = _key_in_use(
         "This request was superseded by a later request with the same key: its own writes "
-        "were rolled back, and whatever it had sent is resolved by look-up.",
+        "were rolled back, and whatever it had sent is resolved by look-up."
     )
-    OBJECT_STILL_RESOLVING = (
-        IDEMPOTENCY_ERROR,
-        "idempotency_key_in_use",
-        409,
-        True,
-        "The {movement} {object_id} of this Idempotency-Key is still being resolved. Retry later.",
+    OBJECT_STILL_RESOLVING = _key_in_use(
+        "The {movement} {object_id} of this Idempotency-Key is still being resolved. Retry later."
     )
     # Movements refused on the system's own state.
     CHARGE_NOT_REFUNDABLE = _invalid(
@@ -147,34 +145,21 @@ class StripeError(Enum):
     # A charge the network declined or could not process: stored and replayed as it is, so
     # without the header; its code is the charge's failure code.
     CHARGE_FAILED = (CARD_ERROR, None, 402, None, "{failure_message}")
-    OUTCOME_UNKNOWN = (
-        API_ERROR,
-        None,
-        502,
-        True,
+    OUTCOME_UNKNOWN = _server(
         "The outcome of {movement} {object_id} is not known yet; retry with the same "
         "Idempotency-Key.",
+        status=502,
     )
     # What the web framework refuses (no such route, a method not allowed, a body too large):
     # retrying the same request cannot help. And its own server errors, which may pass.
     REQUEST_REFUSED = _invalid(None, "{reason}", status=None)
-    SERVER_ERROR = (API_ERROR, None, None, True, "{reason}")
+    SERVER_ERROR = _server("{reason}", status=None)
     # The database or the network failed under the request: a retry may pass.
-    DATABASE_UNAVAILABLE = (
-        API_ERROR,
-        None,
-        500,
-        True,
-        "An error occurred with our connection to the database.",
-    )
-    FAILPOINT = (API_ERROR, None, 500, True, "{failpoint}")
+    DATABASE_UNAVAILABLE = _server("An error occurred with our connection to the database.")
+    FAILPOINT = _server("{failpoint}")
     # A bug: the same request would meet it again.
-    INTERNAL_ERROR = (
-        API_ERROR,
-        None,
-        500,
-        False,
-        "An internal error occurred; retrying this request will not help.",
+    INTERNAL_ERROR = _server(
+        "An internal error occurred; retrying this request will not help.", should_retry=False
     )
 
     def __init__(
