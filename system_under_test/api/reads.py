@@ -143,12 +143,11 @@ def _movement_listing(flow: Flow, merchant_id: str, **filters: str) -> listing.L
 async def _list(
     request: web.Request,
     noun: str,
-    url: str,
     make_listing: Callable[[Mapping[str, str]], listing.Listing],
     to_wire: ToWire,
     *,
-    filters: frozenset[str] = frozenset(),
-    cursor: Callable[[str], Any] = str,
+    filters: frozenset[str],
+    cursor: Callable[[str], Any],
 ) -> web.Response:
     """One page of a list: `limit`, a cursor (`cursor` turns its text into the listing's id
     type, None when it cannot be one), and the endpoint's `filters`."""
@@ -169,54 +168,51 @@ async def _list(
         name = next(iter(given))
         return _no_such(noun, given[name], param=name, error=StripeError.NO_SUCH_CURSOR)
     data = [await to_wire(row) for row in page.rows]
+    # A list's url is its route's path.
+    url = request.match_info.route.resource.canonical
     return web.json_response(list_object(url, data, has_more=page.has_more))
 
 
-async def list_charges(request: web.Request) -> web.Response:
-    """`GET /v1/charges`, each with its first refunds."""
-    merchant = request[MERCHANT_ID]
-    return await _list(
-        request,
-        "charge",
-        "/v1/charges",
-        lambda filters: _movement_listing(charge_phases.FLOW, merchant),
-        _charges_on(_display(request)),
-    )
+def listed(
+    noun: str,
+    make_listing: Callable[[str, Mapping[str, str]], listing.Listing],
+    to_wire: Callable[[AsyncEngine], ToWire],
+    *,
+    filters: frozenset[str] = frozenset(),
+    cursor: Callable[[str], Any] = str,
+):
+    """`GET /v1/<objects>`: one page of the merchant's objects (a display read);
+    `make_listing` takes the merchant and the endpoint's `filters` as given."""
+
+    async def handler(request: web.Request) -> web.Response:
+        merchant = request[MERCHANT_ID]
+        return await _list(
+            request,
+            noun,
+            lambda given: make_listing(merchant, given),
+            to_wire(_display(request)),
+            filters=filters,
+            cursor=cursor,
+        )
+
+    return handler
 
 
-async def list_refunds(request: web.Request) -> web.Response:
-    """`GET /v1/refunds`, optionally of one `charge`."""
-    merchant = request[MERCHANT_ID]
-    return await _list(
-        request,
-        "refund",
-        "/v1/refunds",
-        lambda filters: _movement_listing(refund_phases.FLOW, merchant, **filters),
-        _at_once(refund_object),
-        filters=frozenset({"charge"}),
-    )
+def _movements(flow: Flow) -> Callable[[str, Mapping[str, str]], listing.Listing]:
+    return lambda merchant, given: _movement_listing(flow, merchant, **given)
 
 
-async def list_payouts(request: web.Request) -> web.Response:
-    """`GET /v1/payouts`."""
-    merchant = request[MERCHANT_ID]
-    return await _list(
-        request,
-        "payout",
-        "/v1/payouts",
-        lambda filters: _movement_listing(payout_phases.FLOW, merchant),
-        _at_once(payout_object),
-    )
-
-
-async def list_balance_transactions(request: web.Request) -> web.Response:
-    """`GET /v1/balance_transactions`."""
-    merchant = request[MERCHANT_ID]
-    return await _list(
-        request,
-        "balance transaction",
-        "/v1/balance_transactions",
-        lambda filters: balance_transactions.listing(merchant),
-        _at_once(balance_transactions.balance_transaction_object),
-        cursor=parse_balance_transaction_id,
-    )
+list_charges = listed("charge", _movements(charge_phases.FLOW), _charges_on)
+list_refunds = listed(
+    "refund",
+    _movements(refund_phases.FLOW),
+    lambda _: _at_once(refund_object),
+    filters=frozenset({"charge"}),
+)
+list_payouts = listed("payout", _movements(payout_phases.FLOW), lambda _: _at_once(payout_object))
+list_balance_transactions = listed(
+    "balance transaction",
+    lambda merchant, _: balance_transactions.listing(merchant),
+    lambda _: _at_once(balance_transactions.balance_transaction_object),
+    cursor=parse_balance_transaction_id,
+)
