@@ -66,24 +66,42 @@ OUTCOME = obj(
     }
 )
 
-CHARGE = obj(
+# The fields every money movement's object has.
+MOVEMENT_FIELDS: dict[str, Schema] = {
+    "amount": INTEGER,
+    "balance_transaction": nullable(STRING),
+    "created": TIMESTAMP,
+    "currency": STRING,
+    "description": nullable(STRING),
+    "metadata": METADATA,
+}
+
+
+def _movement_object(prefix: str, name: str, fields: dict[str, Schema]) -> Schema:
+    """A money movement's object: its id and object name first, then its own `fields` and the
+    common ones in alphabetical order, as Stripe's reference lists them."""
+    return obj(
+        {
+            "id": {"type": "string", "pattern": f"^{prefix}_"},
+            "object": const(name),
+            **dict(sorted({**MOVEMENT_FIELDS, **fields}.items())),
+        }
+    )
+
+
+CHARGE = _movement_object(
+    "ch",
+    "charge",
     {
-        "id": {"type": "string", "pattern": "^ch_"},
-        "object": const("charge"),
-        "amount": INTEGER,
         "amount_captured": INTEGER,
         "amount_refunded": INTEGER,
         "application": NULL,
         "application_fee": NULL,
         "application_fee_amount": NULL,
-        "balance_transaction": nullable(STRING),
         "billing_details": obj({"address": NULL, "email": NULL, "name": NULL, "phone": NULL}),
         "calculated_statement_descriptor": NULL,
         "captured": BOOLEAN,
-        "created": TIMESTAMP,
-        "currency": STRING,
         "customer": NULL,
-        "description": nullable(STRING),
         "disputed": BOOLEAN,
         "failure_balance_transaction": NULL,
         "failure_code": nullable(STRING),
@@ -91,7 +109,6 @@ CHARGE = obj(
         "fraud_details": ANY_OBJECT,
         "invoice": NULL,
         "livemode": BOOLEAN,
-        "metadata": METADATA,
         "on_behalf_of": NULL,
         "outcome": nullable(OUTCOME),
         "paid": BOOLEAN,
@@ -114,24 +131,18 @@ CHARGE = obj(
         "status": {"enum": ["succeeded", "pending", "failed"]},
         "transfer_data": NULL,
         "transfer_group": NULL,
-    }
+    },
 )
 
-REFUND = obj(
+REFUND = _movement_object(
+    "re",
+    "refund",
     {
-        "id": {"type": "string", "pattern": "^re_"},
-        "object": const("refund"),
-        "amount": INTEGER,
-        "balance_transaction": nullable(STRING),
         "charge": STRING,
-        "created": TIMESTAMP,
-        "currency": STRING,
-        "description": nullable(STRING),
         "destination_details": NULL,
         "failure_balance_transaction": nullable(STRING),
         "failure_reason": nullable(STRING),
         "instructions_email": NULL,
-        "metadata": METADATA,
         "next_action": NULL,
         "payment_intent": NULL,
         "reason": NULL,
@@ -139,32 +150,26 @@ REFUND = obj(
         "source_transfer_reversal": NULL,
         "status": {"enum": ["pending", "succeeded", "failed"]},
         "transfer_reversal": NULL,
-    }
+    },
 )
 
-PAYOUT = obj(
+PAYOUT = _movement_object(
+    "po",
+    "payout",
     {
-        "id": {"type": "string", "pattern": "^po_"},
-        "object": const("payout"),
-        "amount": INTEGER,
         "arrival_date": TIMESTAMP,
         "automatic": BOOLEAN,
-        "balance_transaction": nullable(STRING),
-        "created": TIMESTAMP,
-        "currency": STRING,
-        "description": nullable(STRING),
         "destination": NULL,
         "failure_balance_transaction": nullable(STRING),
         "failure_code": nullable(STRING),
         "failure_message": nullable(STRING),
         "livemode": BOOLEAN,
-        "metadata": METADATA,
         "method": STRING,
         "source_type": STRING,
         "statement_descriptor": NULL,
         "status": {"enum": ["paid", "pending", "failed"]},
         "type": STRING,
-    }
+    },
 )
 
 FUNDS = {
