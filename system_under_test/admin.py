@@ -11,6 +11,7 @@ a JSON error.
 """
 
 import ipaddress
+from http import HTTPStatus
 
 from aiohttp import web
 
@@ -42,13 +43,20 @@ async def loopback_and_json_errors(request: web.Request, handler) -> web.StreamR
     """Refuse callers off loopback (the listener binds loopback only; this holds even if it
     were bound wider), and answer routing errors in JSON, naming what exists."""
     if not is_loopback(request.remote):
-        return _error(403, f"the admin endpoint answers loopback only, not {request.remote}")
+        return _error(
+            HTTPStatus.FORBIDDEN, f"the admin endpoint answers loopback only, not {request.remote}"
+        )
     try:
         return await handler(request)
     except web.HTTPNotFound:
-        return _error(404, f"no route {request.path}; the admin endpoint has {ROUTES}")
+        return _error(
+            HTTPStatus.NOT_FOUND, f"no route {request.path}; the admin endpoint has {ROUTES}"
+        )
     except web.HTTPMethodNotAllowed:
-        return _error(405, f"no {request.method} on {request.path}; it takes {ROUTES}")
+        return _error(
+            HTTPStatus.METHOD_NOT_ALLOWED,
+            f"no {request.method} on {request.path}; it takes {ROUTES}",
+        )
 
 
 def arming_problem(body: object) -> str | None:
@@ -87,16 +95,16 @@ async def arm(request: web.Request) -> web.Response:
     try:
         body = await request.json()
     except ValueError:
-        return _error(400, "body: must be a JSON object")
+        return _error(HTTPStatus.BAD_REQUEST, "body: must be a JSON object")
     problem = arming_problem(body)
     if problem is not None:
-        return _error(400, problem)
+        return _error(HTTPStatus.BAD_REQUEST, problem)
     try:
         request.app[FAILPOINTS].arm(
             body["name"], body["action"], nth=body.get("nth", 1), delay_ms=body.get("delay_ms", 0)
         )
     except FailpointSpecError as error:
-        return _error(400, str(error))
+        return _error(HTTPStatus.BAD_REQUEST, str(error))
     return web.json_response(request.app[FAILPOINTS].status())
 
 

@@ -10,10 +10,12 @@ import asyncio
 import json
 from collections import defaultdict, deque
 from dataclasses import dataclass
+from http import HTTPStatus
 
 from scenarios.bench.http import HttpClient, HttpError
 from scenarios.bench.schedule import Planned, StepPlan
 from scenarios.workload.api import WRITE_PATHS
+from scenarios.workload.classify import CARD_FAILURE_STATUS
 
 # One request's bound: far above any healthy answer (a network timeout plus database work),
 # short enough that an overloaded step still ends.
@@ -30,12 +32,12 @@ IN_FLIGHT_MAX = 10_000
 REFUNDABLE_MAX = 5_000
 # How a definitive answer is named, by kind and status; anything else is an error.
 DEFINITIVE = {
-    ("charge", 200): "ok",
-    ("charge", 402): "declined",
-    ("refund", 200): "ok",
-    ("payout", 200): "ok",
+    ("charge", HTTPStatus.OK): "ok",
+    ("charge", CARD_FAILURE_STATUS): "declined",
+    ("refund", HTTPStatus.OK): "ok",
+    ("payout", HTTPStatus.OK): "ok",
 }
-REFUSED_STATUS = 400
+REFUSED_STATUS = HTTPStatus.BAD_REQUEST
 NO_CHARGE_TO_REFUND = "no_charge_to_refund"
 
 
