@@ -17,28 +17,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from invariants.api_answers import REQUEST_REJECTION_ERRORS
 from invariants.chart import MERCHANT_AVAILABLE, MERCHANT_POSTINGS
 from invariants.joins import Scope
 from invariants.model.final_state import FinalState, LedgerEntry
 from invariants.model.history import Op
 from invariants.movements import CHARGE, MOVEMENT_KINDS, REFUND, MovementKind
 
-# Fail errors that reject the request itself (bad parameters, key reused with other
-# parameters, not enough balance, nothing left to refund): nothing was written for that
-# attempt, but another attempt of the key may have moved money. Every other fail error reports
-# the outcome of the key's movement (a decline, or the network refusing a refund or payout).
-REQUEST_REJECTION_ERRORS = frozenset(
-    {
-        "idempotency_error",
-        "invalid_request_error",
-        "balance_insufficient",
-        "charge_already_refunded",
-        "amount_too_large",
-        "resource_missing",
-        "parameter_unknown",
-        "parameter_missing",
-    }
-)
 # How a movement shows on its merchant's available balance: charges credit it, refunds and
 # payouts debit it. Bounds are on the money moved, so debits are counted positive.
 MERCHANT_SIGNS = {"charge": +1, "refund": -1, "payout": -1}

@@ -10,13 +10,13 @@ from collections.abc import Iterator, Sequence
 
 from msgspec.structs import asdict
 
+from invariants.api_answers import NOT_FOUND_STATUS
 from invariants.evidence import op_evidence, union
 from invariants.joins import MovementJoin
 from invariants.model.history import Op
 from invariants.verdict import Anomaly
 
 READ = "read"
-NOT_FOUND = 404
 
 
 def read_backs(join: MovementJoin, ops: Sequence[Op]) -> Iterator[Anomaly]:
@@ -64,7 +64,7 @@ def _read_back_problem(id_field: str, ack: Op, read: Op) -> tuple[str, str, dict
         "amount": ack.completion_value["amount"],
         "status": ack.completion_value["status"],
     }
-    if read.type == "fail" and (read.completion_value or {}).get("http_status") == NOT_FOUND:
+    if read.type == "fail" and (read.completion_value or {}).get("http_status") == NOT_FOUND_STATUS:
         return "missing", "no such object (404)", {}
     if read.type != "ok":
         return None

@@ -12,10 +12,10 @@ from collections import defaultdict, deque
 from dataclasses import dataclass
 from http import HTTPStatus
 
+from invariants.api_answers import CARD_FAILURE_STATUS
 from scenarios.bench.http import HttpClient, HttpError
 from scenarios.bench.schedule import Planned, StepPlan
 from scenarios.workload.api import WRITE_PATHS
-from scenarios.workload.classify import CARD_FAILURE_STATUS
 
 # One request's bound: far above any healthy answer (a network timeout plus database work),
 # short enough that an overloaded step still ends.

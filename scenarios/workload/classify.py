@@ -8,13 +8,7 @@ from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any
 
-# How the harness reads the API's statuses (its own reading, held to the system's error table
-# by a test). A card error: the charge failed, definitely.
-CARD_FAILURE_STATUS = HTTPStatus.PAYMENT_REQUIRED
-# Another attempt of the key is in flight: this one cannot know the outcome.
-KEY_IN_USE_STATUS = HTTPStatus.CONFLICT
-# A server error: the request may or may not have taken effect.
-SERVER_ERROR_STATUS_MIN = HTTPStatus.INTERNAL_SERVER_ERROR
+from invariants.api_answers import CARD_FAILURE_STATUS, indeterminate
 
 
 @dataclass(frozen=True)
@@ -35,11 +29,6 @@ WRITE_KINDS = {
 def _error_of(payload: dict) -> dict:
     error = payload.get("error")
     return error if isinstance(error, dict) else {}
-
-
-def indeterminate(status: int) -> bool:
-    """Whether an error answer leaves the op's outcome unknown (`info`)."""
-    return status == KEY_IN_USE_STATUS or status >= SERVER_ERROR_STATUS_MIN
 
 
 def classify_write(kind: str, status: int, body: object, replayed: bool) -> Completion:

@@ -4,9 +4,8 @@ The harness judges the system and never imports it; what both sides speak is wri
 sides, and these tests fail when one drifts from the other.
 """
 
-from invariants.outcomes import REQUEST_REJECTION_ERRORS
+from invariants.api_answers import CARD_FAILURE_STATUS, REQUEST_REJECTION_ERRORS, indeterminate
 from scenarios.workload.api import AMOUNT_MAX, BALANCE_PATH, CURRENCIES, WRITE_PATHS
-from scenarios.workload.classify import CARD_FAILURE_STATUS, indeterminate
 from system_under_test.api.app import ROUTES
 from system_under_test.api.params import AMOUNT_MAX as SUT_AMOUNT_MAX
 from system_under_test.payments.accounts import CURRENCIES as SUT_CURRENCIES
