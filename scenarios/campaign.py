@@ -175,8 +175,7 @@ def check_and_report(
     can be and is never valid; without a history file it raises FileNotFoundError."""
     inputs = invariants.load_partial_run(run_dir)
     results = invariants.check_all(inputs, names)
-    report = reports.write_report(
-        run_dir,
+    report = reports.build_report(
         gaps=inputs.gaps,
         run_id=run_id,
         scenario=scenario_name,
@@ -188,6 +187,7 @@ def check_and_report(
         provenance=provenance,
         duration_s=duration_s,
     )
+    reports.write_report(run_dir, report)
     reports.write_manifest(run_dir, provenance)
     return report["verdict"], report
 

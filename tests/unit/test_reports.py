@@ -17,6 +17,7 @@ from invariants import (
 )
 from reports import (
     EXIT_HARNESS_ERROR,
+    build_report,
     exit_code,
     report_json,
     write_atomic,
@@ -46,7 +47,9 @@ def write(run_dir, run: Run, results=None, **overrides):
         "provenance": PROVENANCE,
         "duration_s": 12.5,
     }
-    return write_report(run_dir, **(arguments | overrides))
+    report = build_report(**(arguments | overrides))
+    write_report(run_dir, report)
+    return report
 
 
 def stray_files(run_dir):
