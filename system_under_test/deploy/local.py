@@ -6,7 +6,6 @@ import signal
 import subprocess
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 import requests
@@ -14,10 +13,10 @@ import requests
 from system_under_test import config
 from system_under_test.defects import DEFECTS_ENV
 from system_under_test.deploy import postgres
+from system_under_test.deploy.address_plan import AddressPlan
 from system_under_test.deploy.errors import DeployError
-from system_under_test.deploy.ports import LOOPBACK, free_port, require_free
+from system_under_test.deploy.ports import LOOPBACK, require_free
 from system_under_test.deploy.processes import ServiceProcess
-from system_under_test.deploy.spec import LINKS
 from system_under_test.deploy.topology import Endpoints, Merchant, Topology, register_backend
 from system_under_test.worker import READY_LINE as WORKER_READY_LINE
 
@@ -68,7 +67,7 @@ class LocalTopology(Topology):
         self._pg_root: Path | None = None
         assert replication in REPLICATION_MODES, f"replication {replication!r}"
         self.replication = replication
-        self._plan: _AddressPlan | None = None
+        self._plan: AddressPlan | None = None
         self._bindir: Path | None = None
         # Which PostgreSQL service plays which part; a failover swaps them.
         self._roles: dict[str, str | None] = {"primary": "pg-primary", "replica": "pg-replica"}
@@ -181,7 +180,7 @@ class LocalTopology(Topology):
         self.run_dir.mkdir(parents=True, exist_ok=True)
         if self.proxy_api_port:
             require_free(self.proxy_api_port, "the fault proxy API")
-        plan = _AddressPlan.allocate(self.proxy_api_port)
+        plan = AddressPlan.allocate(self.proxy_api_port)
         self._plan, self._bindir = plan, bindir
         self._start_proxy(plan)
         merchants = self._start_databases(bindir, plan)
@@ -220,7 +219,7 @@ class LocalTopology(Topology):
             environment=environment or {},
         )
 
-    def _start_proxy(self, plan: "_AddressPlan") -> None:
+    def _start_proxy(self, plan: AddressPlan) -> None:
         seed = ["--seed", str(self.seed)] if self.seed is not None else []
         address = ["--host", LOOPBACK, "--port", plan.proxy_api.rpartition(":")[2]]
         self._add(
@@ -229,7 +228,7 @@ class LocalTopology(Topology):
         )
         self._create_links(plan.proxy_api, plan.links)
 
-    def _start_databases(self, bindir: Path, plan: "_AddressPlan") -> list[Merchant]:
+    def _start_databases(self, bindir: Path, plan: AddressPlan) -> list[Merchant]:
         """The primary (migrated, merchants seeded), then its replica through `replication`."""
         self._pg_root = postgres.data_root(self.run_dir)
         primary_port, replica_port = plan.ports["pg-primary"], plan.ports["pg-replica"]
@@ -258,7 +257,7 @@ class LocalTopology(Topology):
             )
         return merchants
 
-    def _start_network(self, plan: "_AddressPlan") -> None:
+    def _start_network(self, plan: AddressPlan) -> None:
         address = plan.address("network")
         database = str(self.run_dir / "network.sqlite")
         self._add(
@@ -270,7 +269,7 @@ class LocalTopology(Topology):
             lambda: _http_ok(f"http://{address}/health"),
         )
 
-    def _start_api_and_worker(self, plan: "_AddressPlan") -> None:
+    def _start_api_and_worker(self, plan: AddressPlan) -> None:
         """The API and the worker reach every dependency through its link in the proxy."""
         environment = {
             config.PRIMARY_DSN_ENV: plan.link_dsn("pg_primary"),
@@ -358,35 +357,3 @@ class LocalTopology(Topology):
 
 
 register_backend("local", LocalTopology)
-
-_SERVICE_PORTS = ("pg-primary", "pg-replica", "network", "api", "api-admin", "worker-admin")
-
-
-@dataclass(frozen=True)
-class _AddressPlan:
-    """Every loopback port of a topology, chosen before anything starts."""
-
-    proxy_api: str
-    ports: dict[str, int]
-    # Proxy name -> {"listen": host:port, "upstream": host:port}.
-    links: dict[str, dict[str, str]]
-
-    @classmethod
-    def allocate(cls, proxy_api_port: int) -> "_AddressPlan":
-        ports = {name: free_port() for name in _SERVICE_PORTS}
-        links = {
-            link: {
-                "listen": f"{LOOPBACK}:{free_port()}",
-                "upstream": f"{LOOPBACK}:{ports[LINKS[link].target]}",
-            }
-            for link in LINKS
-        }
-        return cls(f"{LOOPBACK}:{proxy_api_port or free_port()}", ports, links)
-
-    def address(self, name: str) -> str:
-        return f"{LOOPBACK}:{self.ports[name]}"
-
-    def link_dsn(self, link: str) -> str:
-        """The SUT's connection string to a database through its link in the proxy."""
-        port = int(self.links[link]["listen"].rpartition(":")[2])
-        return postgres.dsn(port, driver="postgresql+asyncpg")
