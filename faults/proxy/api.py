@@ -13,13 +13,13 @@ routes are this server's own, outside the Toxiproxy objects (a real Toxiproxy an
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import Awaitable, Callable
 from http import HTTPStatus
 
 from aiohttp import web
 
 from faults.proxy import errors
+from faults.proxy.body import BODY_BYTES_MAX, parse_body, too_large
 from faults.proxy.registry import PopulateFailed, ProxyRegistry
 
 # The Toxiproxy release whose API this server speaks; clients pick POST or PATCH by it.
@@ -60,13 +60,11 @@ async def _answer_errors(request: web.Request, handler: Handler) -> web.StreamRe
 
 
 async def _json_body(request: web.Request) -> object:
-    raw = await request.read()
-    if not raw.strip():
-        raise errors.bad_request_body("empty body, expected JSON")
     try:
-        return json.loads(raw)
-    except ValueError as error:
-        raise errors.bad_request_body(str(error)) from None
+        raw = await request.read()
+    except web.HTTPRequestEntityTooLarge:
+        raise too_large() from None
+    return parse_body(raw)
 
 
 def _no_content() -> web.Response:
@@ -155,7 +153,9 @@ class _Handlers:
 def create_app(registry: ProxyRegistry) -> web.Application:
     """Build the aiohttp application serving the Toxiproxy API for `registry`."""
     handlers = _Handlers(registry)
-    app = web.Application(middlewares=[_refuse_browsers, _answer_errors])
+    app = web.Application(
+        middlewares=[_refuse_browsers, _answer_errors], client_max_size=BODY_BYTES_MAX
+    )
     proxy_path = "/proxies/{proxy}"
     toxic_path = "/proxies/{proxy}/toxics/{toxic}"
     app.router.add_routes(
