@@ -10,6 +10,10 @@ import socket
 
 PORT_MAX = 65535
 
+# A DNS name has at most 253 characters, so with ":" and a 5-digit port an address has at most
+# 259 (a bracketed IPv6 address is shorter): a longer one can be neither dialled nor bound.
+ADDRESS_LENGTH_MAX = 259
+
 # An empty host (":8474") means every interface in Go; one IPv4 wildcard socket keeps the bound
 # port unique, where binding "" in asyncio would open one socket per family, each on its own port.
 WILDCARD_HOST = "0.0.0.0"
@@ -44,6 +48,8 @@ def parse_address(text: str) -> tuple[str, int]:
     >>> parse_address("[::1]:0")
     ('::1', 0)
     """
+    if len(text) > ADDRESS_LENGTH_MAX:
+        raise ValueError(f"address is longer than {ADDRESS_LENGTH_MAX} characters")
     host, separator, port_text = text.rpartition(":")
     if not separator:
         raise ValueError(f"address {text!r} has no port; write it as host:port")

@@ -7,6 +7,7 @@ from dataclasses import dataclass, replace
 
 from faults.proxy import errors
 from faults.proxy.address import parse_address
+from faults.proxy.names import bounded_name
 
 # Toxiproxy binds every interface on a random port when `listen` is left out; loopback keeps a
 # fault proxy from being reachable from other machines by accident.
@@ -63,7 +64,7 @@ def _required(fields: Mapping[str, object], key: str, where: str) -> str:
 
 def _parse_new(body: object, where: str) -> ProxySpec:
     fields = _fields(body)
-    name = _required(fields, "name", where)
+    name = bounded_name(_required(fields, "name", where), "name", where)
     _required(fields, "upstream", where)
     return ProxySpec(
         name=name,

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
 from faults.proxy import errors
+from faults.proxy.names import bounded_name
 
 UPSTREAM = "upstream"
 DOWNSTREAM = "downstream"
@@ -155,6 +156,7 @@ def parse_new_toxic(body: object, *, order: int) -> Toxic:
     stream = _parse_stream(fields)
     toxic_type = _optional_string(fields, "type", "")
     name = _optional_string(fields, "name", "") or f"{toxic_type}_{stream}"
+    bounded_name(name, "name")
     if toxic_type not in TOXIC_ATTRIBUTES:
         raise errors.invalid_toxic_type()
     return Toxic(
