@@ -2,8 +2,9 @@
 the link.
 
 The link's pump hands a behaviour each chunk (`apply`) and the end of the stream (`finish`);
-the behaviour passes data on through `emit`, holds it, drops it, ends the stream at its place
-in the chain, or resets the whole connection, through the `LinkControl` it was given.
+the behaviour passes data on by yielding it (the link takes each piece through the rest of the
+chain before it asks for the next), holds it, drops it, ends the stream at its place in the
+chain, or resets the whole connection, through the `LinkControl` it was given.
 
 No behaviour may keep the event loop: every wait yields, and a wait whose deadline has already
 passed still yields once the behaviour has run for YIELD_INTERVAL_S without yielding. (The
@@ -17,7 +18,7 @@ import asyncio
 import math
 import random
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import ClassVar, Protocol
 
@@ -65,7 +66,10 @@ class Chunk:
     arrival: float
 
 
-Emit = Callable[[Chunk], Awaitable[None]]
+async def passed(*chunks: Chunk) -> AsyncIterator[Chunk]:
+    """Pass `chunks` on unchanged; with none, the chunk applied is dropped."""
+    for chunk in chunks:
+        yield chunk
 
 
 def _wake(waiter: asyncio.Future[bool], result: bool) -> None:
@@ -115,13 +119,13 @@ class Behaviour:
         if removed and self.active:
             self._on_removed()
 
-    async def apply(self, chunk: Chunk, emit: Emit) -> None:
-        """Process one chunk, passing what survives to `emit` (the rest of the chain)."""
-        if self.active:
-            self._link.count_bytes(self.toxic, len(chunk.data))
-            await self._apply(chunk, emit)
-        else:
-            await emit(chunk)
+    def apply(self, chunk: Chunk) -> AsyncIterator[Chunk]:
+        """Process one chunk: iterate to get what survives, piece by piece, for the rest of
+        the chain; the toxic's waits run as it is iterated."""
+        if not self.active:
+            return passed(chunk)
+        self._link.count_bytes(self.toxic, len(chunk.data))
+        return self._apply(chunk)
 
     async def finish(self) -> bool:
         """Handle the end of the stream; return False if this toxic took over the ending."""
@@ -179,8 +183,8 @@ class Behaviour:
     def _on_removed(self) -> None:
         pass
 
-    async def _apply(self, chunk: Chunk, emit: Emit) -> None:
-        await emit(chunk)
+    def _apply(self, chunk: Chunk) -> AsyncIterator[Chunk]:
+        return passed(chunk)
 
     async def _finish(self) -> bool:
         return True

@@ -9,9 +9,9 @@ from __future__ import annotations
 import asyncio
 import math
 import random
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 
-from faults.proxy.behaviour import Behaviour, Chunk, Emit, LinkControl, now
+from faults.proxy.behaviour import Behaviour, Chunk, LinkControl, now, passed
 from faults.proxy.toxics import TOXIC_ATTRIBUTES, Toxic
 
 MICROSECONDS_PER_SECOND = 1_000_000.0
@@ -64,7 +64,7 @@ class Latency(Behaviour):
 
     type_name = "latency"
 
-    async def _apply(self, chunk: Chunk, emit: Emit) -> None:
+    async def _apply(self, chunk: Chunk) -> AsyncIterator[Chunk]:
         delay = self._seconds("latency")
         jitter = self._seconds("jitter")
         if jitter > 0:
@@ -72,7 +72,7 @@ class Latency(Behaviour):
         deadline = chunk.arrival + delay
         await self._sleep_until(deadline)
         # Later latency toxics count from here, so stacked latencies add up as in Toxiproxy.
-        await emit(Chunk(chunk.data, min(deadline, now())))
+        yield Chunk(chunk.data, min(deadline, now()))
 
 
 class Bandwidth(Behaviour):
@@ -89,11 +89,11 @@ class Bandwidth(Behaviour):
     def _on_start(self) -> None:
         self._free_at = now()
 
-    async def _apply(self, chunk: Chunk, emit: Emit) -> None:
+    async def _apply(self, chunk: Chunk) -> AsyncIterator[Chunk]:
         rate = self.toxic.attributes["rate"]
         if rate == 0:
             await self._sleep_until(math.inf)
-            await emit(chunk)
+            yield chunk
             return
         bytes_per_second = rate * BYTES_PER_KILOBYTE
         piece_size = max(1, bytes_per_second * BANDWIDTH_PIECE_MS // 1000)
@@ -102,9 +102,9 @@ class Bandwidth(Behaviour):
             piece = data[start : start + piece_size]
             self._free_at = max(self._free_at, now()) + len(piece) / bytes_per_second
             if not await self._sleep_until(self._free_at):
-                await emit(Chunk(bytes(data[start:]), chunk.arrival))
+                yield Chunk(bytes(data[start:]), chunk.arrival)
                 return
-            await emit(Chunk(bytes(piece), chunk.arrival))
+            yield Chunk(bytes(piece), chunk.arrival)
 
 
 class SlowClose(Behaviour):
@@ -146,8 +146,9 @@ class Timeout(Behaviour):
     def _on_removed(self) -> None:
         self._link.end_at(self.toxic.order)
 
-    async def _apply(self, chunk: Chunk, emit: Emit) -> None:
+    def _apply(self, chunk: Chunk) -> AsyncIterator[Chunk]:
         self._arm_timer()
+        return passed()
 
 
 class ResetPeer(Behaviour):
@@ -170,8 +171,9 @@ class ResetPeer(Behaviour):
             self._loop.call_later(self._seconds("timeout"), self._link.reset)
         return self._reset_at
 
-    async def _apply(self, chunk: Chunk, emit: Emit) -> None:
+    def _apply(self, chunk: Chunk) -> AsyncIterator[Chunk]:
         self._trigger()
+        return passed()
 
     async def _finish(self) -> bool:
         # Not interruptible on purpose: the reset is committed; this wait is bounded by it.
@@ -185,7 +187,7 @@ class Slicer(Behaviour):
 
     type_name = "slicer"
 
-    async def _apply(self, chunk: Chunk, emit: Emit) -> None:
+    async def _apply(self, chunk: Chunk) -> AsyncIterator[Chunk]:
         attributes = self.toxic.attributes
         sizes = iter_slice_sizes(
             len(chunk.data), attributes["average_size"], attributes["size_variation"], self._rng
@@ -195,9 +197,9 @@ class Slicer(Behaviour):
         start = 0
         for size in sizes:
             if not await self._sleep_until(now() + delay):
-                await emit(Chunk(bytes(data[start:]), chunk.arrival))
+                yield Chunk(bytes(data[start:]), chunk.arrival)
                 return
-            await emit(Chunk(bytes(data[start : start + size]), chunk.arrival))
+            yield Chunk(bytes(data[start : start + size]), chunk.arrival)
             start += size
 
 
@@ -215,12 +217,12 @@ class LimitData(Behaviour):
         super().__init__(toxic, link)
         self._sent_byte_count = 0
 
-    async def _apply(self, chunk: Chunk, emit: Emit) -> None:
+    async def _apply(self, chunk: Chunk) -> AsyncIterator[Chunk]:
         remaining = self.toxic.attributes["bytes"] - self._sent_byte_count
         piece = chunk.data[: max(0, remaining)]
         if piece:
             self._sent_byte_count += len(piece)
-            await emit(Chunk(piece, chunk.arrival))
+            yield Chunk(piece, chunk.arrival)
         if self._sent_byte_count >= self.toxic.attributes["bytes"]:
             self._link.end_at(self.toxic.order)
 

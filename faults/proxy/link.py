@@ -20,10 +20,11 @@ connection, as in Toxiproxy, but what either direction already holds is still de
 from __future__ import annotations
 
 import asyncio
-import functools
+import bisect
 import logging
 import random
 from collections import deque
+from collections.abc import AsyncIterator
 from typing import Protocol
 
 from faults.proxy.behaviour import Behaviour, Chunk, now
@@ -293,7 +294,7 @@ class Link:
             chunk = self._queue.popleft()
             self._queued_byte_count -= len(chunk.data)
             self._chain_byte_count = len(chunk.data)
-            await self._send(chunk, after_order=-1)
+            await self._send(chunk)
             self._chain_byte_count = 0
             self._update_reading()
             # Every chunk yields once, whatever the chain did: a backlog of chunks whose
@@ -301,20 +302,42 @@ class Link:
             await asyncio.sleep(0)
 
     def _next_behaviour(self, after_order: int) -> Behaviour | None:
-        for behaviour in self._behaviours:
-            if behaviour.toxic.order > after_order:
-                return behaviour
-        return None
+        index = bisect.bisect_right(
+            self._behaviours, after_order, key=lambda behaviour: behaviour.toxic.order
+        )
+        return self._behaviours[index] if index < len(self._behaviours) else None
 
-    async def _send(self, chunk: Chunk, *, after_order: int) -> None:
-        behaviour = self._next_behaviour(after_order)
-        if behaviour is None:
-            self._target.write(chunk.data)
-            if self._target.paused:
-                await self._target.drained()
-            return
-        emit = functools.partial(self._send, after_order=behaviour.toxic.order)
-        await behaviour.apply(chunk, emit)
+    async def _send(self, chunk: Chunk) -> None:
+        """Take `chunk` through the chain and write what leaves its end to the target.
+
+        Depth first: each piece a toxic passes on goes through the rest of the chain before
+        that toxic is asked for its next one. The toxics at work on a chunk are a stack of
+        their outputs, not nested calls, so a chain of any length runs at a constant depth.
+        """
+        outputs: list[tuple[int, AsyncIterator[Chunk]]] = []
+        order, piece = -1, chunk
+        try:
+            while True:
+                if piece is not None:
+                    behaviour = self._next_behaviour(order)
+                    if behaviour is None:
+                        await self._write(piece)
+                    else:
+                        outputs.append((behaviour.toxic.order, behaviour.apply(piece)))
+                if not outputs:
+                    return
+                order, output = outputs[-1]
+                piece = await anext(output, None)
+                if piece is None:
+                    outputs.pop()
+        finally:
+            for _, output in reversed(outputs):
+                await output.aclose()
+
+    async def _write(self, chunk: Chunk) -> None:
+        self._target.write(chunk.data)
+        if self._target.paused:
+            await self._target.drained()
 
     async def _finish(self, *, after_order: int) -> None:
         """Take the end of the stream down the chain until a toxic takes the ending over."""

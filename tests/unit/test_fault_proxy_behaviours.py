@@ -78,15 +78,11 @@ async def _apply_with_ticker(
 ) -> tuple[list[bytes], Ticker]:
     behaviour = start_behaviour(toxic, link)
     emitted: list[bytes] = []
-
-    async def emit(chunk: Chunk) -> None:
-        emitted.append(chunk.data)
-
     ticker = Ticker()
     ticking = asyncio.create_task(ticker.run())
     await asyncio.sleep(0)
     for chunk in chunks:
-        await behaviour.apply(chunk, emit)
+        emitted.extend([piece.data async for piece in behaviour.apply(chunk)])
     ticking.cancel()
     return emitted, ticker
 
@@ -127,13 +123,10 @@ def test_latency_never_lets_a_chunk_go_early() -> None:
     async def main() -> list[float]:
         behaviour = start_behaviour(toxic, FakeLink())
         delays = []
-
-        async def emit(chunk: Chunk) -> None:
-            delays.append(now() - arrival)
-
         for _ in range(20):
             arrival = now()
-            await behaviour.apply(Chunk(b"x", arrival), emit)
+            async for _piece in behaviour.apply(Chunk(b"x", arrival)):
+                delays.append(now() - arrival)
         return delays
 
     delays = event_loop.run(main(), loop="uvloop")

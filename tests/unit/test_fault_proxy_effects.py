@@ -200,6 +200,31 @@ def test_limit_data_cuts_downstream_at_the_limit_then_closes(proxy: Proxy) -> No
         assert seconds_until_closed(sock) < 1.0
 
 
+# A long chain
+
+
+# Toxics that pass every byte on, each taking its own step of the chain.
+PASS_THROUGH_TOXICS = [
+    ("noop", {}),
+    ("latency", {"latency": 0}),
+    ("slicer", {"average_size": 4096, "size_variation": 1024, "delay": 0}),
+    ("bandwidth", {"rate": 10**9}),
+    ("limit_data", {"bytes": 10**12}),
+]
+
+
+def test_a_chain_of_1000_toxics_on_one_link_carries_bytes_in_order(proxy: Proxy) -> None:
+    for index in range(1000):
+        toxic_type, attributes = PASS_THROUGH_TOXICS[index % len(PASS_THROUGH_TOXICS)]
+        proxy.add_toxic(toxic_type, name=f"t{index}", stream="upstream", attributes=attributes)
+    proxy.add_toxic("latency", name="last", stream="upstream", attributes={"latency": 100})
+    data = bytes(range(256)) * 256
+    with proxy.connect() as sock:
+        started = time.monotonic()
+        assert round_trip(sock, data) == data
+        assert time.monotonic() - started >= 0.100  # the toxic at the end still acts
+
+
 # Half-close
 
 
