@@ -1,6 +1,7 @@
 """The one seam between the money paths and their database: an asyncpg connection, taken from
-the API's asyncpg pool or from a SQLAlchemy engine's pool (the worker's), whichever the caller
-has. The statements are the same either way.
+an asyncpg pool (the API's and the worker's) or from a SQLAlchemy engine's pool (the replica's,
+which only the balance-from-replica defect reads a balance through), whichever the caller has.
+The statements are the same either way (payments.sql).
 """
 
 import contextlib

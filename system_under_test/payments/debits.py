@@ -2,11 +2,23 @@
 the primary, its account and the clearing account locked in id order until the decision and
 its reservation commit. Two defect switches weaken exactly this read."""
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
+from sqlalchemy import (
+    CTE,
+    BigInteger,
+    any_,
+    bindparam,
+    exists,
+    func,
+    literal,
+    select,
+    true,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from system_under_test.defects import BALANCE_FROM_REPLICA, NO_ROW_LOCK
@@ -15,17 +27,15 @@ from system_under_test.payments import ledger
 from system_under_test.payments.connections import connected
 from system_under_test.payments.errors import StripeError
 from system_under_test.payments.flow import Flow, Refusal, Row
-from system_under_test.payments.movement import (
-    POSTING_ID_SQL,
-    SqlValue,
-    insert_processing_ctes,
-    with_ctes,
-)
-from system_under_test.payments.sql import Statement
+from system_under_test.payments.processing import column_parameters, inserted_processing
+from system_under_test.payments.sql import Named, compiled
+from system_under_test.schema import accounts
 
-# More CTEs of the reserve's statement, run once the object is `created` (a refund's charge).
-ExtraCtes = Callable[[Statement], list[tuple[str, str]]]
+# More CTEs of a flow's reserve statement, given its `created` (a refund's charge).
+ExtraCtes = Callable[[CTE], list[CTE]]
 REPLICA_BALANCE = "SELECT balance FROM accounts WHERE id = $1"
+# The columns of every debit, each a parameter of its own name; a flow adds its own.
+DEBIT_COLUMNS = ("id", "merchant_id", "amount", "currency")
 
 
 @dataclass(frozen=True)
@@ -42,18 +52,64 @@ class Debit:
     replica: AsyncEngine | None
 
 
+def reserving(
+    flow: Flow,
+    posting: str,
+    columns: Sequence[str],
+    *,
+    row_lock: bool,
+    extra: ExtraCtes | None = None,
+) -> Named:
+    """A flow's reserve statement: the merchant's available account and the clearing account
+    (`account_ids`) locked in id order, the balance seen (of `available_id`, or `override`),
+    and, only when it covers `amount`, the reservation posted (`posting`) and the object
+    inserted PROCESSING from DEBIT_COLUMNS and `columns`, with the balance it saw.
+
+    The defect no-row-lock is `row_lock` off: the accounts are read without a lock, so two
+    debits can both see the balance before either is taken from it (the posting locks them
+    only to update). The defect balance-from-replica gives `override`, read on the replica.
+    """
+    locked = (
+        select(accounts.c.id, accounts.c.balance)
+        .where(accounts.c.id == any_(bindparam("account_ids", type_=ARRAY(BigInteger))))
+        .order_by(accounts.c.id)
+    )
+    if row_lock:
+        locked = locked.with_for_update()
+    locked_cte = locked.cte("locked")
+    override = bindparam("override", type_=BigInteger)
+    seen = (
+        select(func.coalesce(override, locked_cte.c.balance).label("balance"))
+        .where(locked_cte.c.id == bindparam("available_id", type_=BigInteger))
+        .cte("seen")
+    )
+    amount = bindparam("amount", type_=BigInteger)
+    covered = exists(select(1).select_from(seen).where(seen.c.balance >= amount))
+    posted, *posting_ctes = ledger.posting(posting, covered, drawn_id=False)
+    values = column_parameters(flow.table, [*DEBIT_COLUMNS, *columns])
+    values |= {"balance_seen": seen.c.balance, "balance_transaction_id": posted.c.id}
+    created, stepped = inserted_processing(flow.name, flow.table, values, sources=[seen, posted])
+    one = select(literal(1)).subquery("one")
+    final = select(
+        select(seen.c.balance).scalar_subquery().label("decided_on"),
+        created,
+        ledger.DRAWN_TRANSACTION_ID.label("posting_id"),
+    ).select_from(one.outerjoin(created, true()))
+    return compiled(final.add_cte(*posting_ctes, stepped, *(extra(created) if extra else [])))
+
+
 async def reserve(
     connection: asyncpg.Connection,
-    flow: Flow,
+    statements: Mapping[bool, Named],
     debit: Debit,
     *,
     object_id: str,
     values: Mapping[str, Any],
-    extra: ExtraCtes | None = None,
 ) -> tuple[Row, int] | Refusal:
     """Decide the debit on the available balance; if it is covered, insert the object
     PROCESSING (with the balance it saw) and reserve the money, all in one statement of the
-    caller's phase. Returns the object and the id its resolution will post under.
+    caller's phase: one of `statements` (`reserving`), by whether it locks the accounts.
+    Returns the object and the id its resolution will post under.
 
     The statement locks the merchant's account and the clearing account in id order, decides
     on the balance it locked, and posts only when it is covered: the accounts are held for the
@@ -76,11 +132,20 @@ async def reserve(
     override = None
     if BALANCE_FROM_REPLICA in debit.defects:
         override = await _replica_balance(debit, available)
-    statement = Statement()
-    text = _reserve_sql(
-        statement, flow, debit, object_id, values, [available, clearing], deltas, override, extra
+    statement = statements[NO_ROW_LOCK not in debit.defects]
+    arguments = statement.arguments(
+        **values,
+        **ledger.posting_arguments(deltas),
+        id=object_id,
+        object_id=object_id,
+        merchant_id=debit.merchant_id,
+        amount=debit.amount,
+        currency=debit.currency,
+        account_ids=sorted([available, clearing]),
+        available_id=available,
+        override=override,
     )
-    row = dict(await connection.fetchrow(text, *statement.values))
+    row = dict(await connection.fetchrow(statement.text, *arguments))
     decided_on = row.pop("decided_on")
     posting_id = row.pop("posting_id")
     assert decided_on is not None, (
@@ -89,57 +154,6 @@ async def reserve(
     if row["id"] is None:
         return balance_insufficient(decided_on, debit.amount)
     return row, posting_id
-
-
-def _reserve_sql(
-    statement: Statement,
-    flow: Flow,
-    debit: Debit,
-    object_id: str,
-    values: Mapping[str, Any],
-    account_ids: list[int],
-    deltas: dict[int, int],
-    override: int | None,
-    extra: ExtraCtes | None,
-) -> str:
-    available = account_ids[0]
-    # The defect no-row-lock reads the rows without locking them, so two debits can both see
-    # the balance before either is taken from it (the posting locks them only to update).
-    locked = ledger.lock_sql(
-        statement, account_ids, gate=None, for_update=NO_ROW_LOCK not in debit.defects
-    )
-    # The defect balance-from-replica decides on `override`, a display read on the replica.
-    seen = (
-        f"SELECT coalesce({statement.param(override, 'bigint')}, balance) AS balance"
-        f" FROM locked WHERE id = {statement.param(available)}"
-    )
-    covered = f"EXISTS (SELECT 1 FROM seen WHERE seen.balance >= {statement.param(debit.amount)})"
-    ctes = [("locked", locked), ("seen", seen)]
-    ctes += ledger.post_ctes(
-        statement,
-        kind=debit.reserve_posting,
-        object_id=object_id,
-        deltas=deltas,
-        condition=covered,
-        transaction_id=None,
-    )
-    inserted = {
-        **values,
-        "id": object_id,
-        "merchant_id": debit.merchant_id,
-        "amount": debit.amount,
-        "currency": debit.currency,
-        "balance_seen": SqlValue("seen.balance"),
-        "balance_transaction_id": SqlValue("posted.id"),
-    }
-    ctes += insert_processing_ctes(statement, flow, inserted, actor="api", source="seen, posted")
-    if extra is not None:
-        ctes += extra(statement)
-    return with_ctes(
-        ctes,
-        f"SELECT (SELECT balance FROM seen) AS decided_on, created.*, {POSTING_ID_SQL}"
-        " FROM (SELECT 1) AS one LEFT JOIN created ON true",
-    )
 
 
 async def _replica_balance(debit: Debit, account_id: int) -> int:

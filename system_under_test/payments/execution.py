@@ -229,7 +229,7 @@ async def _resume(services: Services, flow: Flow, claim: idempotency.Proceed) ->
     if MovementState(row["state"]) in FINAL_STATES:
         status, body = flow.final_response(row)
         async with connected(services.money) as connection:
-            await idempotency.store_response(connection, claim, status, body)
+            await idempotency.store_final(connection, claim, claim.object_id, status, body)
         return Answer(status, body)
     await idempotency.release(services.money, claim)
     return StripeError.OBJECT_STILL_RESOLVING.answer(movement=flow.name, object_id=claim.object_id)

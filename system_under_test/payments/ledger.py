@@ -4,17 +4,35 @@ the caller's transaction (the one that changes the movement's state).
 Accounts are always locked in id order (a SELECT ... ORDER BY id FOR UPDATE), so concurrent
 postings cannot deadlock. The chart of accounts is in `accounts`.
 
-A posting is written as common table expressions of the phase's one statement (`post_ctes`),
+A posting is written as common table expressions of the phase's one statement (`posting`),
 so that the accounts, the hottest rows of the system, are locked only for the time that
 statement takes to run and commit, not for round trips to the API.
 """
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 
 import asyncpg
+from sqlalchemy import (
+    CTE,
+    BigInteger,
+    ColumnElement,
+    Text,
+    any_,
+    bindparam,
+    exists,
+    func,
+    insert,
+    literal,
+    literal_column,
+    select,
+    true,
+    update,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from system_under_test.payments import accounts as chart
-from system_under_test.payments.sql import Statement
+from system_under_test.payments.sql import compiled
+from system_under_test.schema import accounts, ledger_entries, ledger_transactions
 
 # Each posting of a movement: (debited account kind, credited account kind).
 POSTINGS: dict[str, tuple[str, str]] = {
@@ -36,7 +54,11 @@ ACCOUNT_ID = """
 SELECT id FROM accounts
 WHERE merchant_id IS NOT DISTINCT FROM $1 AND kind = $2 AND currency = $3
 """
-NEXT_TRANSACTION_ID = "SELECT nextval(pg_get_serial_sequence('ledger_transactions', 'id'))"
+# A ledger transaction id drawn ahead of its posting, so that the answer can name it.
+DRAWN_TRANSACTION_ID = func.nextval(
+    literal_column("pg_get_serial_sequence('ledger_transactions', 'id')")
+)
+NEXT_TRANSACTION_ID = compiled(select(DRAWN_TRANSACTION_ID))
 
 
 def account_key(merchant_id: str, kind: str, currency: str) -> AccountKey:
@@ -70,67 +92,62 @@ async def deltas(
 
 async def next_transaction_id(connection: asyncpg.Connection) -> int:
     """A ledger transaction id drawn ahead of its posting (the posting's answer names it)."""
-    return await connection.fetchval(NEXT_TRANSACTION_ID)
+    return await connection.fetchval(NEXT_TRANSACTION_ID.text)
 
 
-def lock_sql(
-    statement: Statement, account_ids: Sequence[int], *, gate: str | None, for_update: bool
-) -> str:
-    """SELECT id, balance of `account_ids`, locked in id order unless `for_update` is off,
-    evaluated only once the CTE `gate` has a row (so that it locks after what `gate` locks)."""
-    ids = statement.param(sorted(account_ids), "bigint[]")
-    condition = f" AND EXISTS (SELECT 1 FROM {gate})" if gate else ""
-    lock = " FOR UPDATE" if for_update else ""
-    return f"SELECT id, balance FROM accounts WHERE id = ANY({ids}){condition} ORDER BY id{lock}"
+def posting(kind: str, condition: ColumnElement[bool], *, drawn_id: bool) -> list[CTE]:
+    """CTEs that post a ledger transaction of `kind` for the parameter `object_id` when the
+    SQL `condition` holds, moving `posting_amounts` on `posting_accounts` (parameters; see
+    `posting_arguments`); with `drawn_id`, under the id `transaction_id`, drawn ahead.
+
+    In order: `posted` (the transaction, RETURNING id), `relocked` (the accounts locked in id
+    order; a no-op where the phase locked them already), `entries` (each with its account's
+    balance after it) and `balanced` (the balances updated).
+    """
+    account_ids = bindparam("posting_accounts", type_=ARRAY(BigInteger))
+    amounts = bindparam("posting_amounts", type_=ARRAY(BigInteger))
+    drawn = [bindparam("transaction_id", type_=BigInteger)] if drawn_id else []
+    posted = (
+        insert(ledger_transactions)
+        .from_select(
+            ["id", "kind", "object_id"] if drawn_id else ["kind", "object_id"],
+            select(*drawn, literal(kind, Text), bindparam("object_id", type_=Text)).where(
+                condition
+            ),
+        )
+        .returning(ledger_transactions.c.id)
+        .cte("posted")
+    )
+    relocked = (
+        select(accounts.c.id, accounts.c.balance)
+        .where(accounts.c.id == any_(account_ids), exists(select(1).select_from(posted)))
+        .order_by(accounts.c.id)
+        .with_for_update()
+        .cte("relocked")
+    )
+    deltas = func.unnest(account_ids, amounts).table_valued("account", "amount").render_derived("d")
+    # The balance after each entry from the locked row (its newest version, held until
+    # commit): the order the primary applied the account's entries in.
+    entries = insert(ledger_entries).from_select(
+        ["transaction_id", "account_id", "amount", "balance_after"],
+        select(posted.c.id, deltas.c.account, deltas.c.amount, relocked.c.balance + deltas.c.amount)
+        .select_from(posted)
+        .join(deltas, true())
+        .join(relocked, relocked.c.id == deltas.c.account),
+    )
+    balanced = (
+        update(accounts)
+        .where(accounts.c.id == relocked.c.id, deltas.c.account == relocked.c.id)
+        .values(balance=accounts.c.balance + deltas.c.amount)
+    )
+    return [posted, relocked, entries.cte("entries"), balanced.cte("balanced")]
 
 
-def post_ctes(
-    statement: Statement,
-    *,
-    kind: str,
-    object_id: str,
-    deltas: Mapping[int, int],
-    condition: str,
-    transaction_id: int | None,
-) -> list[tuple[str, str]]:
-    """Common table expressions that post `deltas` as one ledger transaction of `kind` when
-    the SQL `condition` holds: `posted` (the transaction, RETURNING id), `relocked` (the
-    accounts locked in id order; a no-op where the phase locked them already), `entries` (each
-    with its account's balance after it) and `balanced` (the balances updated)."""
-    assert sum(deltas.values()) == 0, f"{kind} of {object_id} does not balance: {deltas}"
+def posting_arguments(deltas: Mapping[int, int]) -> dict[str, list[int]]:
+    """The parameters of `posting` that move `deltas` (account id -> signed amount)."""
+    assert sum(deltas.values()) == 0, f"the posting does not balance: {deltas}"
     ordered = sorted(deltas.items())
-    accounts = statement.param([account for account, _ in ordered], "bigint[]")
-    amounts = statement.param([delta for _, delta in ordered], "bigint[]")
-    if transaction_id is None:
-        columns, chosen = "kind, object_id", ""
-    else:
-        columns = "id, kind, object_id"
-        chosen = f"{statement.param(transaction_id, 'bigint')}, "
-    return [
-        (
-            "posted",
-            f"INSERT INTO ledger_transactions ({columns})"
-            f" SELECT {chosen}{statement.param(kind, 'text')}, {statement.param(object_id, 'text')}"
-            f" WHERE {condition} RETURNING id",
-        ),
-        (
-            "relocked",
-            f"SELECT id, balance FROM accounts WHERE id = ANY({accounts})"
-            " AND EXISTS (SELECT 1 FROM posted) ORDER BY id FOR UPDATE",
-        ),
-        (
-            # The balance after each entry from the locked row (its newest version, held until
-            # commit): the order the primary applied the account's entries in.
-            "entries",
-            "INSERT INTO ledger_entries (transaction_id, account_id, amount, balance_after)"
-            " SELECT posted.id, d.account, d.amount, relocked.balance + d.amount"
-            f" FROM posted, unnest({accounts}, {amounts}) AS d(account, amount)"
-            " JOIN relocked ON relocked.id = d.account",
-        ),
-        (
-            "balanced",
-            "UPDATE accounts SET balance = accounts.balance + d.amount"
-            f" FROM relocked, unnest({accounts}, {amounts}) AS d(account, amount)"
-            " WHERE accounts.id = relocked.id AND d.account = relocked.id",
-        ),
-    ]
+    return {
+        "posting_accounts": [account for account, _ in ordered],
+        "posting_amounts": [delta for _, delta in ordered],
+    }

@@ -1,116 +1,52 @@
-"""The object's creation in PROCESSING, its transitions and the resolve phase that applies the
-network's definitive answer: the same code for charges, refunds and payouts (payments.flow).
+"""The resolve phase, the same for charges, refunds and payouts (payments.flow): apply the
+network's definitive answer to a PROCESSING object, by the API after its send or by the
+worker's recovery after a look-up, through the same statements.
 
 The resolve phase is one statement (its own transaction): it locks the key, then the object,
 then the accounts in id order, applies the answer, posts the ledger and stores the key's final
 response, or, when the key was taken over or the object is final already, writes nothing.
 The accounts are the hottest rows of the system; one statement holds them for the time it
-takes to run and commit, never across a round trip to the API.
+takes to run and commit, never across a round trip to the API. Its statements are compiled
+once, one per flow, outcome and fencing (`RESOLVE`).
 """
 
-import functools
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
-from sqlalchemy import Table
-from sqlalchemy.dialects import postgresql
-from sqlalchemy.dialects.postgresql import JSONB
-
-from system_under_test.network_client import (
-    DEFINITIVE_OUTCOMES,
-    NetworkAnswer,
-    Outcome,
+from sqlalchemy import (
+    CTE,
+    Text,
+    bindparam,
+    exists,
+    func,
+    insert,
+    literal,
+    select,
+    true,
+    update,
 )
+
+from system_under_test.network_client import DEFINITIVE_OUTCOMES, NetworkAnswer, Outcome
 from system_under_test.payments import idempotency, ledger
 from system_under_test.payments.connections import Database, connected
 from system_under_test.payments.flow import Flow, Row, Settlement
-from system_under_test.payments.idempotency.recovery_points import FINISHED
-from system_under_test.payments.sql import Statement
+from system_under_test.payments.flows import FLOWS
+from system_under_test.payments.processing import PROCESSING
+from system_under_test.payments.sql import Named, compiled, json_text
 from system_under_test.payments.states import (
     FINAL_STATES,
     MovementEvent,
     MovementState,
     next_state,
 )
+from system_under_test.schema import charges, idempotency_keys, transitions
 
-_DIALECT = postgresql.dialect()
-
-
-def with_ctes(ctes: list[tuple[str, str]], final: str) -> str:
-    """One statement: `WITH name AS (...), ... final`.
-
-    >>> with_ctes([("a", "SELECT 1"), ("b", "SELECT 2")], "SELECT * FROM a, b")
-    'WITH a AS (SELECT 1), b AS (SELECT 2) SELECT * FROM a, b'
-    """
-    return "WITH " + ", ".join(f"{name} AS ({sql})" for name, sql in ctes) + " " + final
-
-
-def insert_processing_ctes(
-    statement: Statement,
-    flow: Flow,
-    values: Mapping[str, Any],
-    *,
-    actor: str,
-    source: str | None,
-) -> list[tuple[str, str]]:
-    """CTEs `created` (the object inserted PROCESSING, RETURNING every column) and `stepped`
-    (both steps from PENDING recorded). With `source`, the object is inserted once per row of
-    that CTE (none when it has none), and a value may be SQL over it, given as `SqlValue`."""
-    processing = next_state(MovementState.PENDING, MovementEvent.START_PROCESSING)
-    columns = [*values, "state"]
-    cells = [_cell(statement, flow.table, name, value) for name, value in values.items()]
-    cells.append(statement.param(str(processing)))
-    selected = f"SELECT {', '.join(cells)}" + (f" FROM {source}" if source else "")
-    steps = [(None, MovementState.PENDING), (MovementState.PENDING, processing)]
-    sources = statement.param([None if step is None else str(step) for step, _ in steps], "text[]")
-    targets = statement.param([str(target) for _, target in steps], "text[]")
-    return [
-        (
-            "created",
-            f"INSERT INTO {flow.table.name} ({', '.join(columns)}) {selected} RETURNING *",
-        ),
-        (
-            "stepped",
-            "INSERT INTO transitions (object_type, object_id, from_state, to_state, actor)"
-            f" SELECT {statement.param(flow.name, 'text')}, created.id, s.source, s.target,"
-            f" {statement.param(actor, 'text')} FROM created,"
-            f" unnest({sources}, {targets}) WITH ORDINALITY AS s(source, target, n)"
-            " ORDER BY s.n",
-        ),
-    ]
-
-
-@dataclass(frozen=True)
-class SqlValue:
-    """A column's value given as SQL over the insert's source (e.g. `seen.balance`)."""
-
-    sql: str
-
-
-def _cell(statement: Statement, table: Table, name: str, value: Any) -> str:
-    if isinstance(value, SqlValue):
-        return value.sql
-    column = table.c[name]
-    if isinstance(column.type, JSONB):
-        return statement.json(value)
-    # Typed as its column: in INSERT ... SELECT a bare parameter would be taken as text.
-    return statement.param(value, column_type(table, name))
-
-
-@functools.cache
-def column_type(table: Table, name: str) -> str:
-    """The PostgreSQL type of a column, as the schema declares it.
-
-    >>> from system_under_test.schema import charges
-    >>> column_type(charges, "amount"), column_type(charges, "deadline")
-    ('BIGINT', 'TIMESTAMP WITH TIME ZONE')
-    """
-    return table.c[name].type.compile(dialect=_DIALECT)
-
-
-POSTING_ID_SQL = "nextval(pg_get_serial_sequence('ledger_transactions', 'id')) AS posting_id"
+# The object by id, per flow.
+READ = {
+    name: compiled(select(flow.table).where(flow.table.c.id == bindparam("object_id")))
+    for name, flow in FLOWS.items()
+}
 
 
 async def read_object(database: Database, flow: Flow, object_id: str) -> Row | None:
@@ -120,8 +56,92 @@ async def read_object(database: Database, flow: Flow, object_id: str) -> Row | N
 
 
 async def _read(connection: asyncpg.Connection, flow: Flow, object_id: str) -> Row | None:
-    row = await connection.fetchrow(f"SELECT * FROM {flow.table.name} WHERE id = $1", object_id)
+    statement = READ[flow.name]
+    row = await connection.fetchrow(statement.text, *statement.arguments(object_id=object_id))
     return None if row is None else dict(row)
+
+
+def _resolved_columns(settlement: Settlement) -> list[str]:
+    """The columns a resolution sets (besides updated_at), each from a parameter `new_<name>`."""
+    columns = ["state", "failure_code", "decline_code", "network_record_id", "resolved_by"]
+    if settlement.transaction_column is not None:
+        columns.append(settlement.transaction_column)
+    return columns
+
+
+def _resolving(flow: Flow, approved: bool, fenced: bool) -> Named:
+    """The resolve statement of `flow` for an answer that `approved` or not; `fenced` by the
+    request's lock version (the API), or not (recovery, which holds none)."""
+    table = flow.table
+    settlement = flow.settlement(approved)
+    key = (
+        select(idempotency_keys.c.id)
+        .where(idempotency.finishing_key(fenced))
+        .with_for_update()
+        .cte("key")
+    )
+    # Recovery goes on without a key (a request without Idempotency-Key has none), but locks
+    # one first all the same, and leaves its lock to its holder.
+    gate = (
+        exists(select(1).select_from(key))
+        if fenced
+        else select(func.count()).select_from(key).scalar_subquery() >= 0
+    )
+    columns = _resolved_columns(settlement)
+    moved = (
+        update(table)
+        .where(table.c.id == bindparam("object_id"), table.c.state == str(PROCESSING), gate)
+        .values(
+            {name: bindparam(f"new_{name}", type_=table.c[name].type) for name in columns}
+            | {"updated_at": func.now()}
+        )
+        .returning(*table.c)
+        .cte("moved")
+    )
+    ctes: list[CTE] = []
+    last_locked = moved
+    if settlement.gives_back_charge:
+        last_locked = (
+            update(charges)
+            .where(charges.c.id == moved.c.charge_id)
+            .values(amount_refunded=charges.c.amount_refunded - moved.c.amount)
+            .returning(charges.c.id)
+            .cte("given_back")
+        )
+        ctes.append(last_locked)
+    if settlement.posting is not None:
+        condition = exists(select(1).select_from(last_locked))
+        ctes += ledger.posting(settlement.posting, condition, drawn_id=True)
+    stepped = insert(transitions).from_select(
+        ["object_type", "object_id", "from_state", "to_state", "actor"],
+        select(
+            literal(flow.name, Text),
+            moved.c.id,
+            literal(str(PROCESSING), Text),
+            moved.c.state,
+            moved.c.resolved_by,
+        ),
+    )
+    finished = (
+        update(idempotency_keys)
+        .where(idempotency_keys.c.id.in_(select(key.c.id)), moved.c.id.is_not(None))
+        .values(idempotency.finishing_values(fenced))
+    )
+    ctes += [stepped.cte("stepped"), finished.cte("finished")]
+    one = select(literal(1)).subquery("one")
+    final = select(
+        select(func.count()).select_from(key).scalar_subquery().label("keys_locked"), moved
+    ).select_from(one.outerjoin(moved, true()))
+    return compiled(final.add_cte(*ctes))
+
+
+# Per flow, whether the network approved, and whether the write is fenced.
+RESOLVE = {
+    (name, approved, fenced): _resolving(flow, approved, fenced)
+    for name, flow in FLOWS.items()
+    for approved in (True, False)
+    for fenced in (True, False)
+}
 
 
 @dataclass(frozen=True)
@@ -210,12 +230,12 @@ async def _resolve_processing(
     transaction_id: int | None,
 ) -> Row | None:
     """The one statement; None when the object was no longer PROCESSING (nothing written)."""
-    settlement = flow.settlement(answer.outcome is Outcome.APPROVED)
-    if settlement.posting is not None and transaction_id is None:
-        transaction_id = await ledger.next_transaction_id(connection)
-    resolution = _resolution(flow, row, answer, actor, transaction_id)
-    deltas = None
+    approved = answer.outcome is Outcome.APPROVED
+    settlement = flow.settlement(approved)
+    values: dict[str, Any] = {"object_id": row["id"]}
     if settlement.posting is not None:
+        if transaction_id is None:
+            transaction_id = await ledger.next_transaction_id(connection)
         deltas = await ledger.deltas(
             connection,
             settlement.posting,
@@ -223,9 +243,14 @@ async def _resolve_processing(
             currency=row["currency"],
             amount=row["amount"],
         )
-    statement = Statement()
-    text = _resolve_sql(statement, flow, row["id"], resolution, claim, deltas, transaction_id)
-    result = dict(await connection.fetchrow(text, *statement.values))
+        values |= ledger.posting_arguments(deltas) | {"transaction_id": transaction_id}
+    resolution = _resolution(flow, row, answer, actor, transaction_id)
+    values |= {f"new_{name}": value for name, value in resolution.values.items()}
+    values |= {"response_code": resolution.status_code, "response_body": json_text(resolution.body)}
+    if claim is not None:
+        values |= {"key_id": claim.key_id, "lock_version": claim.lock_version}
+    statement = RESOLVE[flow.name, approved, claim is not None]
+    result = dict(await connection.fetchrow(statement.text, *statement.arguments(**values)))
     keys_locked = result.pop("keys_locked")
     if claim is not None and keys_locked == 0:
         raise idempotency.Superseded
@@ -236,88 +261,6 @@ async def _resolve_processing(
         f"{flow.name} {row['id']}: the stored answer differs from the committed row's"
     )
     return result
-
-
-def _resolve_sql(
-    statement: Statement,
-    flow: Flow,
-    object_id: str,
-    resolution: _Resolution,
-    claim: idempotency.Proceed | None,
-    deltas: dict[int, int] | None,
-    transaction_id: int | None,
-) -> str:
-    table = flow.table.name
-    object_param = statement.param(object_id)
-    if claim is not None:
-        key = (
-            f"SELECT id FROM idempotency_keys WHERE id = {statement.param(claim.key_id)}"
-            f" AND lock_version = {statement.param(claim.lock_version)} FOR UPDATE"
-        )
-        gate = "EXISTS (SELECT 1 FROM key)"
-        unlock = ", locked_at = NULL"
-    else:
-        # Recovery holds no lock version; the key is locked first all the same (if there is
-        # one: a request without Idempotency-Key has none), and its lock is left to its holder.
-        key = (
-            f"SELECT id FROM idempotency_keys WHERE object_id = {object_param}"
-            f" AND recovery_point <> {statement.param(FINISHED)} FOR UPDATE"
-        )
-        gate = "(SELECT count(*) FROM key) >= 0"
-        unlock = ""
-    assignments = ", ".join(
-        f"{name} = {statement.param(value, column_type(flow.table, name))}"
-        for name, value in resolution.values.items()
-    )
-    processing = statement.param(str(MovementState.PROCESSING), "text")
-    ctes = [
-        ("key", key),
-        (
-            "moved",
-            f"UPDATE {table} SET {assignments}, updated_at = now()"
-            f" WHERE id = {object_param} AND state = {processing} AND {gate} RETURNING *",
-        ),
-    ]
-    last_locked = "moved"
-    if resolution.settlement.gives_back_charge:
-        ctes.append(
-            (
-                "given_back",
-                "UPDATE charges SET amount_refunded = charges.amount_refunded - moved.amount"
-                " FROM moved WHERE charges.id = moved.charge_id RETURNING charges.id",
-            )
-        )
-        last_locked = "given_back"
-    if resolution.settlement.posting is not None:
-        assert deltas is not None and transaction_id is not None
-        ctes += ledger.post_ctes(
-            statement,
-            kind=resolution.settlement.posting,
-            object_id=object_id,
-            deltas=deltas,
-            condition=f"EXISTS (SELECT 1 FROM {last_locked})",
-            transaction_id=transaction_id,
-        )
-    ctes += [
-        (
-            "stepped",
-            "INSERT INTO transitions (object_type, object_id, from_state, to_state, actor)"
-            f" SELECT {statement.param(flow.name, 'text')}, moved.id, {processing}, moved.state,"
-            " moved.resolved_by FROM moved",
-        ),
-        (
-            "finished",
-            f"UPDATE idempotency_keys SET recovery_point = {statement.param(FINISHED)},"
-            f" response_code = {statement.param(resolution.status_code)},"
-            f" response_body = {statement.json(resolution.body)}{unlock}"
-            " FROM moved WHERE idempotency_keys.id IN (SELECT id FROM key)",
-        ),
-    ]
-    return with_ctes(
-        ctes,
-        "SELECT (SELECT count(*) FROM key) AS keys_locked, moved.*"
-        " FROM (SELECT 1) AS one LEFT JOIN moved ON true",
-    )
 
 
 async def _finish_from_final(
@@ -333,8 +276,5 @@ async def _finish_from_final(
             f"{flow.name} {object_id} is neither PROCESSING nor final"
         )
         status, body = flow.final_response(row)
-        if claim is not None:
-            await idempotency.store_response(connection, claim, status, body)
-        else:
-            await idempotency.finish_for_object(connection, object_id, status, body)
+        await idempotency.store_final(connection, claim, object_id, status, body)
     return row

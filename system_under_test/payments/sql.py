@@ -1,36 +1,65 @@
-"""Building one SQL statement with its parameters in step, so that a statement of several
-common table expressions never numbers its `$n` by hand."""
+"""How the money paths speak SQL: every statement is a named constant, written as SQL text
+where it stands alone and as SQLAlchemy Core where it is composed of shared parts (the ledger
+posting, the insert in PROCESSING, the key's fenced writes); Core is compiled once, at import,
+to PostgreSQL text with `$n` placeholders, and the text runs on asyncpg.
+
+Why asyncpg, for the API and the worker alike: the hot path is a handful of statements per
+request, each a prepared statement that asyncpg caches per connection by its text, one round
+trip each (the statement counts of `tests.benchmarks.statement_counts` rest on it). The worker
+resolves through the very statements the API runs, so it takes the same connections. Display
+reads (listings, the balance, an object by id) stay SQLAlchemy queries on an engine: they are
+composed per request (filters, cursors) and take no decision.
+"""
 
 import json
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy.dialects.postgresql import asyncpg as asyncpg_dialect
+from sqlalchemy.sql import ClauseElement
 
-class Statement:
-    """Parameters of one statement: each `param(value)` returns its placeholder.
+# Renders `$n::TYPE` placeholders: each parameter typed as its column, as asyncpg wants them.
+_DIALECT = asyncpg_dialect.dialect()
 
-    >>> statement = Statement()
-    >>> f"WHERE id = {statement.param('ch_1')} AND n = {statement.param(2, 'int')}"
-    'WHERE id = $1 AND n = $2::int'
-    >>> statement.values
-    ['ch_1', 2]
-    """
 
-    def __init__(self) -> None:
-        self.values: list[Any] = []
+@dataclass(frozen=True)
+class Named:
+    """A statement compiled once: its text, the parameter name of each `$n` in order, and the
+    values of the parameters the statement fixes itself (its constants)."""
 
-    def param(self, value: Any, cast: str | None = None) -> str:
-        self.values.append(value)
-        placeholder = f"${len(self.values)}"
-        return f"{placeholder}::{cast}" if cast else placeholder
+    text: str
+    names: tuple[str, ...]
+    constants: Mapping[str, Any]
 
-    def json(self, value: Mapping[str, Any]) -> str:
-        """A JSONB parameter (sent as JSON text, which both pools' codecs expect)."""
-        return self.param(json_text(value), "jsonb")
+    def arguments(self, **values: Any) -> list[Any]:
+        """The positional arguments for `values`, which must name every other parameter.
+
+        >>> from sqlalchemy import Integer, bindparam, select
+        >>> statement = compiled(select(bindparam("a", type_=Integer), bindparam("b", 2)))
+        >>> statement.text, statement.arguments(a=1)
+        ('SELECT $1::INTEGER AS anon_1, $2::INTEGER AS anon_2', [1, 2])
+        """
+        given = set(values)
+        wanted = set(self.names) - set(self.constants)
+        assert given == wanted, f"parameters {sorted(given)} != {sorted(wanted)}: {self.text}"
+        return [values[name] if name in values else self.constants[name] for name in self.names]
+
+
+def compiled(statement: ClauseElement) -> Named:
+    """`statement` compiled for asyncpg, once."""
+    result = statement.compile(dialect=_DIALECT)
+    names = tuple(result.positiontup or ())
+    constants = {
+        name: result.binds[name].effective_value
+        for name in names
+        if not result.binds[name].required
+    }
+    return Named(result.string, names, constants)
 
 
 def json_text(value: Mapping[str, Any]) -> str:
-    """A JSONB parameter's value: the JSON text (both pools' codecs take text in)."""
+    """A JSONB parameter's value: the JSON text (the pool's codec takes text in)."""
     return json.dumps(value)
 
 

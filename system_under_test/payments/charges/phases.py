@@ -2,14 +2,15 @@
 is sent (an authorization), and the ledger posting of a resolved charge."""
 
 import asyncpg
+from sqlalchemy import select
 
 from system_under_test.network_client import MovementKind, NetworkAnswer, Outcome
-from system_under_test.payments import idempotency
+from system_under_test.payments import idempotency, ledger
 from system_under_test.payments.charges import wire
 from system_under_test.payments.flow import Created, Flow, NewMovement, Settlement
-from system_under_test.payments.movement import POSTING_ID_SQL, insert_processing_ctes, with_ctes
+from system_under_test.payments.processing import column_parameters, inserted_processing
 from system_under_test.payments.requests import ChargeRequest
-from system_under_test.payments.sql import Statement
+from system_under_test.payments.sql import Named, compiled, json_text
 from system_under_test.schema import charges
 
 APPROVED = Settlement(posting="charge_succeeded", transaction_column="balance_transaction_id")
@@ -30,16 +31,41 @@ def _failure_code(answer: NetworkAnswer) -> str:
     return wire.PROCESSING_ERROR
 
 
+def _creating(keyed: bool) -> Named:
+    """The create statement: the key's fenced advance when `keyed` (no charge when it matches
+    nothing), the charge inserted PROCESSING with its transitions, and the id its approval
+    will post under drawn."""
+    values = column_parameters(charges, CREATED_COLUMNS)
+    key = idempotency.ADVANCING.cte("key") if keyed else None
+    created, stepped = inserted_processing(
+        "charge", charges, values, sources=[] if key is None else [key]
+    )
+    final = select(created, ledger.DRAWN_TRANSACTION_ID.label("posting_id")).add_cte(stepped)
+    return compiled(final)
+
+
+# The columns a charge is created with, each a parameter of its own name.
+CREATED_COLUMNS = (
+    "id",
+    "merchant_id",
+    "idempotency_key",
+    "amount",
+    "currency",
+    "card_last4",
+    "deadline",
+    "description",
+    "metadata",
+)
+# With the key's advance, and without a key.
+CREATE = {keyed: _creating(keyed) for keyed in (True, False)}
+
+
 async def create(
     connection: asyncpg.Connection, new: NewMovement, request: ChargeRequest
 ) -> Created:
     """The charge's create phase, one statement: advance the key, insert the charge
     PROCESSING with its transitions (no money moves yet), and draw the id its approval will
     post under."""
-    statement = Statement()
-    ctes = []
-    if new.advance is not None:
-        ctes.append(("key", idempotency.advance_sql(statement, new.advance, new.object_id)))
     values = {
         "id": new.object_id,
         "merchant_id": new.merchant_id,
@@ -49,13 +75,12 @@ async def create(
         "card_last4": request.card_number[-4:],
         "deadline": new.deadline,
         "description": request.description,
-        "metadata": dict(request.metadata),
+        "metadata": json_text(request.metadata),
     }
-    ctes += insert_processing_ctes(
-        statement, FLOW, values, actor="api", source="key" if new.advance else None
-    )
-    text = with_ctes(ctes, f"SELECT created.*, {POSTING_ID_SQL} FROM created")
-    row = await connection.fetchrow(text, *statement.values)
+    if new.advance is not None:
+        values |= idempotency.advance_arguments(new.advance, new.object_id)
+    statement = CREATE[new.advance is not None]
+    row = await connection.fetchrow(statement.text, *statement.arguments(**values))
     if row is None:
         raise idempotency.Superseded
     created = dict(row)

@@ -5,8 +5,8 @@ request names the version it holds. Such a write that matches no row means the r
 taken over; it raises `Superseded`, which rolls its whole phase back (a phase that is one
 statement writes nothing at all when its fenced part matches nothing).
 
-The money paths run these on an asyncpg connection (payments.connections); the reaper, which
-runs in the worker, uses SQLAlchemy.
+Every statement is a named constant (payments.sql), run on an asyncpg connection
+(payments.connections), the worker's reaper included.
 """
 
 import datetime
@@ -15,8 +15,21 @@ from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
-from sqlalchemy import delete, func, select
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Integer,
+    Interval,
+    and_,
+    bindparam,
+    delete,
+    func,
+    null,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.dialects.postgresql import JSONB
 
 from system_under_test.payments.connections import Database, connected
 from system_under_test.payments.idempotency.claim import (
@@ -28,7 +41,7 @@ from system_under_test.payments.idempotency.claim import (
     decide_claim,
 )
 from system_under_test.payments.idempotency.recovery_points import FINISHED, STARTED
-from system_under_test.payments.sql import Statement, json_text, row_count
+from system_under_test.payments.sql import compiled, json_text, row_count
 from system_under_test.schema import idempotency_keys
 
 FIRST_LOCK_VERSION = 1
@@ -71,20 +84,28 @@ def _stored(row: Mapping[str, Any]) -> StoredKey:
     )
 
 
-def _insert(
+INSERT_KEY = """
+INSERT INTO idempotency_keys (merchant_id, key, request_method, request_path, request_params,
+                              recovery_point, lock_version, locked_at)
+VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7, $8)
+ON CONFLICT (merchant_id, key) DO NOTHING RETURNING id
+"""
+
+
+def _insert_arguments(
     merchant_id: str, key: str, request: Fingerprint, now: datetime.datetime
-) -> tuple[str, list[Any]]:
-    statement = Statement()
-    text = (
-        "INSERT INTO idempotency_keys (merchant_id, key, request_method, request_path,"
-        " request_params, recovery_point, lock_version, locked_at)"
-        f" VALUES ({statement.param(merchant_id)}, {statement.param(key)},"
-        f" {statement.param(request.method)}, {statement.param(request.path)},"
-        f" {statement.json(dict(request.params))}, {statement.param(STARTED)},"
-        f" {statement.param(FIRST_LOCK_VERSION)}, {statement.param(now)})"
-        " ON CONFLICT (merchant_id, key) DO NOTHING RETURNING id"
-    )
-    return text, statement.values
+) -> list[Any]:
+    params = json_text(dict(request.params))
+    return [
+        merchant_id,
+        key,
+        request.method,
+        request.path,
+        params,
+        STARTED,
+        FIRST_LOCK_VERSION,
+        now,
+    ]
 
 
 LOCKED_KEY = """
@@ -112,9 +133,9 @@ async def claim_key(
     and (when the request proceeds) taken in one transaction.
     """
     now = datetime.datetime.now(datetime.UTC)
-    text, values = _insert(merchant_id, key, request, now)
+    arguments = _insert_arguments(merchant_id, key, request, now)
     async with connected(database) as connection:
-        inserted = await connection.fetchval(text, *values)
+        inserted = await connection.fetchval(INSERT_KEY, *arguments)
         if inserted is not None:
             return Proceed(inserted, STARTED, FIRST_LOCK_VERSION, None, took_over=False)
         async with connection.transaction():
@@ -132,12 +153,12 @@ async def _claim_existing(
 ) -> Claim:
     # A key found by the insert can be deleted (a refusal, the reaper) before the select
     # locks it; the insert is then tried again, a bounded number of times.
-    text, values = _insert(merchant_id, key, request, now)
+    arguments = _insert_arguments(merchant_id, key, request, now)
     for _ in range(CLAIM_ATTEMPTS_MAX):
         row = await connection.fetchrow(LOCKED_KEY, merchant_id, key)
         if row is not None:
             break
-        inserted = await connection.fetchval(text, *values)
+        inserted = await connection.fetchval(INSERT_KEY, *arguments)
         if inserted is not None:
             return Proceed(inserted, STARTED, FIRST_LOCK_VERSION, None, took_over=False)
     else:
@@ -148,40 +169,101 @@ async def _claim_existing(
     return claim
 
 
-def advance_sql(statement: Statement, advance: Advance, object_id: str) -> str:
-    """The fenced advance as an UPDATE ... RETURNING id, to open a phase's statement with (it
-    takes the key's row lock first); it returns no row when the request was superseded."""
-    return (
-        "UPDATE idempotency_keys SET"
-        f" recovery_point = {statement.param(advance.target_point)},"
-        f" object_id = {statement.param(object_id)}, last_run_at = now()"
-        f" WHERE id = {statement.param(advance.key_id)}"
-        f" AND lock_version = {statement.param(advance.lock_version)}"
-        f" AND recovery_point = {statement.param(advance.source_point)} RETURNING id"
+# The create phase's first write: the key moves to the processing point with its new object,
+# fenced by the lock version; no row when the request was superseded. A statement of its own,
+# or the first CTE of a create phase that is one statement (it takes the key's row lock first).
+ADVANCING = (
+    update(idempotency_keys)
+    .where(
+        idempotency_keys.c.id == bindparam("key_id"),
+        idempotency_keys.c.lock_version == bindparam("lock_version"),
+        idempotency_keys.c.recovery_point == bindparam("source_point"),
     )
+    .values(
+        recovery_point=bindparam("target_point"),
+        object_id=bindparam("object_id"),
+        last_run_at=func.now(),
+    )
+    .returning(idempotency_keys.c.id)
+)
+ADVANCE = compiled(ADVANCING)
+
+
+def advance_arguments(advance: Advance, object_id: str) -> dict[str, Any]:
+    """The parameters of ADVANCING."""
+    return {
+        "key_id": advance.key_id,
+        "lock_version": advance.lock_version,
+        "source_point": advance.source_point,
+        "target_point": advance.target_point,
+        "object_id": object_id,
+    }
 
 
 async def advance(connection: asyncpg.Connection, advance: Advance, object_id: str) -> None:
     """The fenced advance as a statement of its own, first in the phase's transaction."""
-    statement = Statement()
-    text = advance_sql(statement, advance, object_id)
-    if await connection.fetchval(text, *statement.values) is None:
+    arguments = ADVANCE.arguments(**advance_arguments(advance, object_id))
+    if await connection.fetchval(ADVANCE.text, *arguments) is None:
         raise Superseded
 
 
-STORE_RESPONSE = (
-    "UPDATE idempotency_keys SET recovery_point = $3, response_code = $4,"
-    " response_body = $5::jsonb, locked_at = NULL WHERE id = $1 AND lock_version = $2"
-)
+def finishing_key(fenced: bool) -> ColumnElement[bool]:
+    """The key a final response goes to: with `fenced`, the request's own (`key_id`), if its
+    `lock_version` is still current; otherwise (recovery, which holds no lock version) the
+    unfinished key that made `object_id`, if there is one."""
+    if fenced:
+        return and_(
+            idempotency_keys.c.id == bindparam("key_id"),
+            idempotency_keys.c.lock_version == bindparam("lock_version"),
+        )
+    return and_(
+        idempotency_keys.c.object_id == bindparam("object_id"),
+        idempotency_keys.c.recovery_point != FINISHED,
+    )
 
 
-async def store_response(
-    connection: asyncpg.Connection, claim: Proceed, status_code: int, body: Mapping[str, Any]
+def finishing_values(fenced: bool) -> dict[str, Any]:
+    """The key finished with `response_code` and `response_body`; with `fenced`, unlocked too
+    (recovery leaves the lock to its holder)."""
+    values: dict[str, Any] = {
+        "recovery_point": FINISHED,
+        "response_code": bindparam("response_code", type_=Integer),
+        "response_body": bindparam("response_body", type_=JSONB),
+    }
+    if fenced:
+        values["locked_at"] = null()
+    return values
+
+
+# By whether the request holds a lock version.
+FINISH = {
+    fenced: compiled(
+        update(idempotency_keys).where(finishing_key(fenced)).values(finishing_values(fenced))
+    )
+    for fenced in (True, False)
+}
+
+
+async def store_final(
+    connection: asyncpg.Connection,
+    claim: Proceed | None,
+    object_id: str,
+    status_code: int,
+    body: Mapping[str, Any],
 ) -> None:
-    """Finish the key with its final response and unlock it (fenced)."""
-    values = [claim.key_id, claim.lock_version, FINISHED, status_code, json_text(body)]
-    status = await connection.execute(STORE_RESPONSE, *values)
-    if row_count(status) != 1:
+    """Finish the key of `object_id` with its final response: the claim's own key, fenced and
+    unlocked (Superseded when it was taken over), or without a claim (recovery) the key that
+    made the object, if still unfinished. The response is the same whoever stores it, since
+    it is derived from the final object alone."""
+    fence = {"object_id": object_id}
+    if claim is not None:
+        fence = {"key_id": claim.key_id, "lock_version": claim.lock_version}
+    statement = FINISH[claim is not None]
+    arguments = statement.arguments(
+        **fence, response_code=status_code, response_body=json_text(body)
+    )
+    status = await connection.execute(statement.text, *arguments)
+    if claim is not None and row_count(status) != 1:
         raise Superseded
 
 
@@ -207,42 +289,33 @@ async def release(database: Database, claim: Proceed) -> None:
         raise Superseded
 
 
-FINISH_FOR_OBJECT = (
-    "UPDATE idempotency_keys SET recovery_point = $2, response_code = $3,"
-    " response_body = $4::jsonb WHERE object_id = $1 AND recovery_point <> $2"
+# Keys past their retention whose movement cannot be in flight, oldest first; a key locked by
+# a request is skipped, not waited for.
+REAP = compiled(
+    delete(idempotency_keys).where(
+        idempotency_keys.c.id.in_(
+            select(idempotency_keys.c.id)
+            .where(
+                idempotency_keys.c.created_at < func.now() - bindparam("retention", type_=Interval),
+                or_(
+                    idempotency_keys.c.recovery_point == STARTED,
+                    idempotency_keys.c.recovery_point == FINISHED,
+                ),
+            )
+            .order_by(idempotency_keys.c.created_at)
+            .limit(bindparam("batch_max", type_=BigInteger))
+            .with_for_update(skip_locked=True)
+            .scalar_subquery()
+        )
+    )
 )
 
 
-async def finish_for_object(
-    connection: asyncpg.Connection, object_id: str, status_code: int, body: Mapping[str, Any]
-) -> None:
-    """Store the final response of the key that made `object_id`, if it is still unfinished.
-
-    Used by recovery, which holds no lock version: the response is the same whoever stores
-    it, since it is derived from the final object alone. The lock is left to its holder.
-    """
-    await connection.execute(FINISH_FOR_OBJECT, object_id, FINISHED, status_code, json_text(body))
-
-
-async def reap_expired(
-    engine: AsyncEngine, *, retention: datetime.timedelta, batch_max: int
-) -> int:
+async def reap_expired(database: Database, *, retention: datetime.timedelta, batch_max: int) -> int:
     """Delete up to `batch_max` keys older than `retention`; returns how many went.
 
     A reaped key is forgotten: a request with it starts anew, as Stripe documents.
     """
-    async with engine.begin() as connection:
-        expired = (
-            select(idempotency_keys.c.id)
-            .where(
-                idempotency_keys.c.created_at < func.now() - retention,
-                idempotency_keys.c.recovery_point.in_((STARTED, FINISHED)),
-            )
-            .order_by(idempotency_keys.c.created_at)
-            .limit(batch_max)
-            .with_for_update(skip_locked=True)
-        )
-        result = await connection.execute(
-            delete(idempotency_keys).where(idempotency_keys.c.id.in_(expired.scalar_subquery()))
-        )
-        return result.rowcount
+    async with connected(database) as connection:
+        arguments = REAP.arguments(retention=retention, batch_max=batch_max)
+        return row_count(await connection.execute(REAP.text, *arguments))

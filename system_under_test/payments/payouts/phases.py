@@ -6,10 +6,11 @@ import asyncpg
 
 from system_under_test.network_client import MovementKind, NetworkAnswer
 from system_under_test.payments import idempotency
-from system_under_test.payments.debits import Debit, reserve
+from system_under_test.payments.debits import Debit, reserve, reserving
 from system_under_test.payments.flow import Created, Flow, NewMovement, Refusal, Settlement
 from system_under_test.payments.payouts import wire
 from system_under_test.payments.requests import PayoutRequest
+from system_under_test.payments.sql import json_text
 from system_under_test.schema import payouts
 
 FAILURE_CODE = "could_not_process"
@@ -18,6 +19,11 @@ APPROVED = Settlement(posting="payout_succeeded")
 NOT_APPROVED = Settlement(
     posting="payout_failed", transaction_column="failure_balance_transaction_id"
 )
+
+
+RESERVE_POSTING = "payout_reserved"
+# The columns a payout adds to a debit's, each a parameter of its own name.
+CREATED_COLUMNS = ("idempotency_key", "deadline", "description", "metadata")
 
 
 def _settlement(approved: bool) -> Settlement:
@@ -39,7 +45,7 @@ async def create(
         new.merchant_id,
         request.currency,
         request.amount,
-        "payout_reserved",
+        RESERVE_POSTING,
         new.defects,
         new.replica,
     )
@@ -47,9 +53,9 @@ async def create(
         "idempotency_key": new.key,
         "deadline": new.deadline,
         "description": request.description,
-        "metadata": dict(request.metadata),
+        "metadata": json_text(request.metadata),
     }
-    reserved = await reserve(connection, FLOW, debit, object_id=new.object_id, values=values)
+    reserved = await reserve(connection, RESERVE, debit, object_id=new.object_id, values=values)
     if isinstance(reserved, Refusal):
         return reserved
     row, posting_id = reserved
@@ -67,3 +73,8 @@ FLOW = Flow(
     final_response=wire.final_response,
     failure_code=_failure_code,
 )
+# By whether the accounts are locked (off only under the defect no-row-lock).
+RESERVE = {
+    row_lock: reserving(FLOW, RESERVE_POSTING, CREATED_COLUMNS, row_lock=row_lock)
+    for row_lock in (True, False)
+}

@@ -3,17 +3,18 @@
 refund that fails at the network gives both back."""
 
 import asyncpg
+from sqlalchemy import CTE, BigInteger, bindparam, exists, select, update
 
 from system_under_test.network_client import MovementKind, NetworkAnswer
 from system_under_test.payments import idempotency
-from system_under_test.payments.debits import Debit, reserve
+from system_under_test.payments.debits import Debit, reserve, reserving
 from system_under_test.payments.errors import StripeError
 from system_under_test.payments.flow import Created, Flow, NewMovement, Refusal, Row, Settlement
 from system_under_test.payments.refunds import wire
 from system_under_test.payments.requests import RefundRequest
-from system_under_test.payments.sql import Statement
+from system_under_test.payments.sql import json_text
 from system_under_test.payments.states import MovementState
-from system_under_test.schema import refunds
+from system_under_test.schema import charges, refunds
 
 # Stripe's failure_reason when the card network gives none.
 FAILURE_CODE = "unknown"
@@ -25,6 +26,9 @@ NOT_APPROVED = Settlement(
     transaction_column="failure_balance_transaction_id",
     gives_back_charge=True,
 )
+RESERVE_POSTING = "refund_reserved"
+# The columns a refund adds to a debit's, each a parameter of its own name.
+CREATED_COLUMNS = ("idempotency_key", "charge_id", "deadline", "metadata")
 # Locked first, before the accounts: every path that locks both keeps this order.
 LOCKED_CHARGE = "SELECT * FROM charges WHERE id = $1 AND merchant_id = $2 FOR UPDATE"
 
@@ -72,30 +76,15 @@ async def create(
         return wanted
     assert charge is not None
     debit = Debit(
-        new.merchant_id, charge["currency"], wanted, "refund_reserved", new.defects, new.replica
+        new.merchant_id, charge["currency"], wanted, RESERVE_POSTING, new.defects, new.replica
     )
     values = {
         "idempotency_key": new.key,
         "charge_id": charge_id,
         "deadline": new.deadline,
-        "metadata": dict(request.metadata),
+        "metadata": json_text(request.metadata),
     }
-
-    def refunded(statement: Statement) -> list[tuple[str, str]]:
-        # The charge's remainder shrinks in the same statement as the reservation.
-        return [
-            (
-                "refunded",
-                "UPDATE charges SET amount_refunded ="
-                f" charges.amount_refunded + {statement.param(wanted)}"
-                f" WHERE id = {statement.param(charge_id)}"
-                " AND EXISTS (SELECT 1 FROM created)",
-            )
-        ]
-
-    reserved = await reserve(
-        connection, FLOW, debit, object_id=new.object_id, values=values, extra=refunded
-    )
+    reserved = await reserve(connection, RESERVE, debit, object_id=new.object_id, values=values)
     if isinstance(reserved, Refusal):
         return reserved
     row, posting_id = reserved
@@ -114,3 +103,20 @@ FLOW = Flow(
     final_response=wire.final_response,
     failure_code=_failure_code,
 )
+
+
+def _refunded(created: CTE) -> list[CTE]:
+    # The charge's remainder shrinks in the same statement as the reservation.
+    refunded = (
+        update(charges)
+        .where(charges.c.id == bindparam("charge_id"), exists(select(1).select_from(created)))
+        .values(amount_refunded=charges.c.amount_refunded + bindparam("amount", type_=BigInteger))
+    )
+    return [refunded.cte("refunded")]
+
+
+# By whether the accounts are locked (off only under the defect no-row-lock).
+RESERVE = {
+    row_lock: reserving(FLOW, RESERVE_POSTING, CREATED_COLUMNS, row_lock=row_lock, extra=_refunded)
+    for row_lock in (True, False)
+}
