@@ -1,6 +1,6 @@
-"""Connections to the primary and the replica: SQLAlchemy engines (schema, migrations, reads,
-the worker) and an asyncpg pool for the money paths (prepared statements, one round trip per
-phase where the phase is one statement).
+"""Connections to the primary and the replica: SQLAlchemy engines (schema, migrations, display
+reads) and an asyncpg pool for the money paths, the API's and the worker's (prepared
+statements, one round trip per phase where the phase is one statement).
 
 No pre-ping on checkout: it cost a BEGIN/ROLLBACK round trip per checkout. A connection that
 broke while idle fails the one statement that uses it; that request answers a retryable error,
@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 # Bounds so that a partitioned database fails a request instead of hanging it.
 CONNECT_TIMEOUT_S = 3
 STATEMENT_TIMEOUT_MS = 5000
-# SQLAlchemy's pool per engine: reads, and the worker's passes.
+# SQLAlchemy's pool per engine: display reads.
 POOL_SIZE = 10
 # The money paths' pool per API process. A phase holds a connection for one statement (or a
 # short transaction), so a few connections carry hundreds of requests per second; more only

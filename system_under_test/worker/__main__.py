@@ -18,7 +18,7 @@ from system_under_test.config import (
     ServiceConfig,
     service_config,
 )
-from system_under_test.database import make_engine
+from system_under_test.database import close_pool, make_pool
 from system_under_test.failpoints import FailpointError, Failpoints
 from system_under_test.network_client import CardNetworkClient
 from system_under_test.payments.connections import TRANSIENT_ERRORS
@@ -42,7 +42,8 @@ async def run(config: ServiceConfig, admin: tuple[str, int] | None = None) -> No
         loop.add_signal_handler(signal_number, stop.set)
     failpoints = Failpoints()
     runner = await serve_admin(failpoints, admin) if admin is not None else None
-    engine = make_engine(config.primary_dsn, asynchronous_commit=config.asynchronous_commit)
+    # The API's kind of connection: recovery runs the API's own statements (payments.sql).
+    money = await make_pool(config.primary_dsn, asynchronous_commit=config.asynchronous_commit)
     next_reap_s = time.monotonic()
     try:
         async with CardNetworkClient(
@@ -51,9 +52,9 @@ async def run(config: ServiceConfig, admin: tuple[str, int] | None = None) -> No
             log.info(READY_LINE)
             while not stop.is_set():
                 try:
-                    await recover_once(engine, network, failpoints)
+                    await recover_once(money, network, failpoints)
                     if time.monotonic() >= next_reap_s:
-                        await reap_once(engine)
+                        await reap_once(money)
                         next_reap_s = time.monotonic() + REAP_INTERVAL_S
                 except TRANSIENT_ERRORS as error:
                     log.warning("worker pass failed: %s: %s", type(error).__name__, error)
@@ -63,7 +64,7 @@ async def run(config: ServiceConfig, admin: tuple[str, int] | None = None) -> No
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), RECOVERY_INTERVAL_S)
     finally:
-        await engine.dispose()
+        await close_pool(money)
         if runner is not None:
             await runner.cleanup()
 

@@ -3,9 +3,8 @@
 import datetime
 import logging
 
-from sqlalchemy.ext.asyncio import AsyncEngine
-
 from system_under_test.payments import idempotency
+from system_under_test.payments.connections import Database
 
 log = logging.getLogger("paychaos.reaper")
 
@@ -16,13 +15,13 @@ REAP_BATCH_MAX = 1000
 REAP_BATCHES_PER_PASS_MAX = 10
 
 
-async def reap_once(engine: AsyncEngine, *, retention: datetime.timedelta = KEY_RETENTION) -> int:
+async def reap_once(database: Database, *, retention: datetime.timedelta = KEY_RETENTION) -> int:
     """Delete keys older than `retention`, at most REAP_BATCHES_PER_PASS_MAX batches; returns
     how many were deleted."""
     total = 0
     for _ in range(REAP_BATCHES_PER_PASS_MAX):
         deleted = await idempotency.reap_expired(
-            engine, retention=retention, batch_max=REAP_BATCH_MAX
+            database, retention=retention, batch_max=REAP_BATCH_MAX
         )
         total += deleted
         if deleted < REAP_BATCH_MAX:

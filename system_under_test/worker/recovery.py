@@ -3,19 +3,22 @@ again.
 
 A movement is looked up only once its deadline has passed: the network refuses a movement after
 that deadline, and records one before it answers, so from then on the look-up is definitive.
+The answer is applied by the resolve phase the API runs (payments.movement), unfenced, on the
+same kind of connection (an asyncpg pool; payments.sql says why).
 """
 
 import datetime
 import logging
 
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from system_under_test.failpoints import Failpoints
 from system_under_test.network_client import DEFINITIVE_OUTCOMES
+from system_under_test.payments.connections import Database, connected
 from system_under_test.payments.flow import Flow, NetworkPort
 from system_under_test.payments.flows import FLOWS
 from system_under_test.payments.movement import resolve
+from system_under_test.payments.sql import compiled
 from system_under_test.payments.states import MovementState
 
 log = logging.getLogger("paychaos.recovery")
@@ -25,16 +28,30 @@ RECOVERY_BATCH_MAX = 50
 # Slack after the deadline for the network's last accepted movement to be on disk.
 DEADLINE_MARGIN = datetime.timedelta(seconds=1)
 
+# Per flow: the overdue PROCESSING objects, oldest deadline first, one batch.
+OVERDUE = {
+    name: compiled(
+        select(flow.table.c.id)
+        .where(
+            flow.table.c.state == MovementState.PROCESSING,
+            flow.table.c.deadline < func.now() - DEADLINE_MARGIN,
+        )
+        .order_by(flow.table.c.deadline)
+        .limit(RECOVERY_BATCH_MAX)
+    )
+    for name, flow in FLOWS.items()
+}
+
 
 async def recover_once(
-    engine: AsyncEngine, network: NetworkPort, failpoints: Failpoints | None = None
+    database: Database, network: NetworkPort, failpoints: Failpoints | None = None
 ) -> int:
     """One pass over overdue PROCESSING charges, refunds and payouts; returns how many were
     resolved."""
     failpoints = failpoints or Failpoints()
     resolved = 0
     for flow in FLOWS.values():
-        count, reachable = await _recover_flow(engine, network, flow, failpoints)
+        count, reachable = await _recover_flow(database, network, flow, failpoints)
         resolved += count
         if not reachable:
             break
@@ -42,21 +59,13 @@ async def recover_once(
 
 
 async def _recover_flow(
-    engine: AsyncEngine, network: NetworkPort, flow: Flow, failpoints: Failpoints
+    database: Database, network: NetworkPort, flow: Flow, failpoints: Failpoints
 ) -> tuple[int, bool]:
-    table = flow.table
-    async with engine.connect() as connection:
-        overdue = (
-            await connection.scalars(
-                select(table.c.id)
-                .where(
-                    table.c.state == MovementState.PROCESSING,
-                    table.c.deadline < func.now() - DEADLINE_MARGIN,
-                )
-                .order_by(table.c.deadline)
-                .limit(RECOVERY_BATCH_MAX)
-            )
-        ).all()
+    async with connected(database) as connection:
+        statement = OVERDUE[flow.name]
+        overdue = [
+            row["id"] for row in await connection.fetch(statement.text, *statement.arguments())
+        ]
     resolved = 0
     for object_id in overdue:
         answer = await network.look_up(flow.network_kind, object_id)
@@ -66,7 +75,7 @@ async def _recover_flow(
             log.info("look-up of %s unknown (%s); next pass", object_id, answer.error)
             return resolved, False
         await failpoints.hit("recovery.after_look_up")
-        row = await resolve(engine, flow, object_id, answer, actor="recovery", claim=None)
+        row = await resolve(database, flow, object_id, answer, actor="recovery", claim=None)
         await failpoints.hit("recovery.after_resolve_commit")
         log.info("recovered %s %s: %s (%s)", flow.name, object_id, row["state"], answer.outcome)
         resolved += 1

@@ -8,7 +8,7 @@ import pytest
 import requests
 
 from system_under_test.config import LOCK_TTL_ENV, NETWORK_TIMEOUT_ENV, NETWORK_TTL_ENV
-from system_under_test.database import make_engine
+from system_under_test.database import close_pool, make_pool
 from system_under_test.deploy.local import LocalTopology
 from system_under_test.failpoints import STAGES
 from system_under_test.worker.reaper import reap_once
@@ -397,8 +397,8 @@ def test_the_reaper_keeps_keys_whose_movement_may_be_in_flight(sut):
 
 
 async def _reap(dsn: str) -> int:
-    engine = make_engine(dsn)
+    pool = await make_pool(dsn)
     try:
-        return await reap_once(engine)
+        return await reap_once(pool)
     finally:
-        await engine.dispose()
+        await close_pool(pool)
