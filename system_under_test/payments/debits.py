@@ -26,8 +26,13 @@ from system_under_test.payments import accounts as chart
 from system_under_test.payments import ledger
 from system_under_test.payments.connections import connected
 from system_under_test.payments.errors import StripeError
-from system_under_test.payments.flow import Flow, Refusal, Row
-from system_under_test.payments.processing import column_parameters, inserted_processing
+from system_under_test.payments.flow import Flow, NewMovement, Refusal, Row
+from system_under_test.payments.processing import (
+    NEW_COLUMNS,
+    column_parameters,
+    inserted_processing,
+    new_values,
+)
 from system_under_test.payments.sql import Named, compiled
 from system_under_test.schema import accounts
 
@@ -35,24 +40,32 @@ from system_under_test.schema import accounts
 ExtraCtes = Callable[[CTE], list[CTE]]
 REPLICA_BALANCE = "SELECT balance FROM accounts WHERE id = $1"
 # The columns of every debit, each a parameter of its own name; a flow adds its own.
-DEBIT_COLUMNS = ("id", "merchant_id", "amount", "currency")
+DEBIT_COLUMNS = (*NEW_COLUMNS, "amount", "currency")
 
 
 @dataclass(frozen=True)
-class Debit:
-    """A refund or payout to decide: the merchant's money it would take, and where it goes."""
+class Reservation:
+    """How a flow reserves a debit (refund, payout): its ledger posting, from the merchant's
+    available balance into a clearing account until the network answers, and its reserve
+    statement by whether it locks the accounts."""
 
-    merchant_id: str
-    currency: str
-    amount: int
-    # The ledger posting that reserves it: from the merchant's available balance into a
-    # clearing account until the network answers.
-    reserve_posting: str
-    defects: frozenset[str]
-    replica: AsyncEngine | None
+    posting: str
+    statements: Mapping[bool, Named]
 
 
-def reserving(
+def reservation(
+    flow: Flow, posting: str, columns: Sequence[str], *, extra: ExtraCtes | None = None
+) -> Reservation:
+    """The reservation of `flow`, whose objects have `columns` besides DEBIT_COLUMNS; with
+    `extra`, more CTEs of its statement."""
+    statements = {
+        row_lock: _reserving(flow, posting, columns, row_lock=row_lock, extra=extra)
+        for row_lock in (True, False)
+    }
+    return Reservation(posting, statements)
+
+
+def _reserving(
     flow: Flow,
     posting: str,
     columns: Sequence[str],
@@ -100,47 +113,45 @@ def reserving(
 
 async def reserve(
     connection: asyncpg.Connection,
-    statements: Mapping[bool, Named],
-    debit: Debit,
+    reservation: Reservation,
+    new: NewMovement,
+    currency: str,
+    amount: int,
     *,
-    object_id: str,
+    metadata: Mapping[str, str],
     values: Mapping[str, Any],
 ) -> tuple[Row, int] | Refusal:
-    """Decide the debit on the available balance; if it is covered, insert the object
-    PROCESSING (with the balance it saw) and reserve the money, all in one statement of the
-    caller's phase: one of `statements` (`reserving`), by whether it locks the accounts.
-    Returns the object and the id its resolution will post under.
+    """Decide a debit of `amount` on the available balance; if it is covered, insert the
+    object PROCESSING (with the balance it saw, and the flow's own `values`) and reserve the
+    money, all in one statement of the caller's phase. Returns the object and the id its
+    resolution will post under.
 
     The statement locks the merchant's account and the clearing account in id order, decides
     on the balance it locked, and posts only when it is covered: the accounts are held for the
     statement and the phase's commit, not for round trips.
     """
+    merchant_id = new.merchant_id
     available = await ledger.account_id(
-        connection, ledger.account_key(debit.merchant_id, chart.MERCHANT_AVAILABLE, debit.currency)
+        connection, ledger.account_key(merchant_id, chart.MERCHANT_AVAILABLE, currency)
     )
-    _, clearing_kind = ledger.POSTINGS[debit.reserve_posting]
+    _, clearing_kind = ledger.POSTINGS[reservation.posting]
     clearing = await ledger.account_id(
-        connection, ledger.account_key(debit.merchant_id, clearing_kind, debit.currency)
+        connection, ledger.account_key(merchant_id, clearing_kind, currency)
     )
     deltas = await ledger.deltas(
-        connection,
-        debit.reserve_posting,
-        merchant_id=debit.merchant_id,
-        currency=debit.currency,
-        amount=debit.amount,
+        connection, reservation.posting, merchant_id=merchant_id, currency=currency, amount=amount
     )
     override = None
-    if BALANCE_FROM_REPLICA in debit.defects:
-        override = await _replica_balance(debit, available)
-    statement = statements[NO_ROW_LOCK not in debit.defects]
+    if BALANCE_FROM_REPLICA in new.defects:
+        override = await _replica_balance(new.replica, available)
+    statement = reservation.statements[NO_ROW_LOCK not in new.defects]
     arguments = statement.arguments(
+        **new_values(new, metadata),
         **values,
         **ledger.posting_arguments(deltas),
-        id=object_id,
-        object_id=object_id,
-        merchant_id=debit.merchant_id,
-        amount=debit.amount,
-        currency=debit.currency,
+        object_id=new.object_id,
+        amount=amount,
+        currency=currency,
         account_ids=sorted([available, clearing]),
         available_id=available,
         override=override,
@@ -148,19 +159,17 @@ async def reserve(
     row = dict(await connection.fetchrow(statement.text, *arguments))
     decided_on = row.pop("decided_on")
     posting_id = row.pop("posting_id")
-    assert decided_on is not None, (
-        f"merchant {debit.merchant_id} has no account in {debit.currency}"
-    )
+    assert decided_on is not None, f"merchant {merchant_id} has no account in {currency}"
     if row["id"] is None:
-        return balance_insufficient(decided_on, debit.amount)
+        return balance_insufficient(decided_on, amount)
     return row, posting_id
 
 
-async def _replica_balance(debit: Debit, account_id: int) -> int:
+async def _replica_balance(replica: AsyncEngine | None, account_id: int) -> int:
     # The defect: the balance decided on is a display read on the replica, which may be
     # behind the primary.
-    assert debit.replica is not None, "the configuration refuses this defect without a replica"
-    async with connected(debit.replica) as replica_connection:
+    assert replica is not None, "the configuration refuses this defect without a replica"
+    async with connected(replica) as replica_connection:
         seen = await replica_connection.fetchval(REPLICA_BALANCE, account_id)
     # A replica that has not even replayed the account's creation shows nothing.
     return seen or 0

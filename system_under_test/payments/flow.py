@@ -81,12 +81,17 @@ class Flow(Generic[Parameters]):
     # A create phase that is one statement is its own transaction and never refuses; any other
     # runs in a transaction that execution opens (and that forgets the key on a refusal).
     create_is_one_statement: bool
-    # What a resolution books, by whether the network approved.
-    settlement: Callable[[bool], Settlement]
+    # What a resolution books when the network approved, and when it did not.
+    on_approval: Settlement
+    on_refusal: Settlement
     # The answer (status, body) a final object gives, and stores with its idempotency key.
     final_response: Callable[[Row], tuple[int, dict[str, Any]]]
     # The failure code of an object the network did not approve.
     failure_code: Callable[[NetworkAnswer], str]
+
+    def settlement(self, approved: bool) -> Settlement:
+        """What a resolution books, by whether the network approved."""
+        return self.on_approval if approved else self.on_refusal
 
 
 @dataclass(frozen=True)
@@ -105,6 +110,20 @@ class Refusal:
     """A create phase's "no": answered, not stored, and nothing written (the key forgotten)."""
 
     answer: Answer
+
+
+def decline_code_or(default: str) -> Callable[[NetworkAnswer], str]:
+    """A failure code that is the network's decline code, or `default` when it gives none.
+
+    >>> from system_under_test.network_client import Outcome
+    >>> decline_code_or("unknown")(NetworkAnswer(Outcome.EXPIRED))
+    'unknown'
+    """
+
+    def failure_code(answer: NetworkAnswer) -> str:
+        return answer.decline_code or default
+
+    return failure_code
 
 
 def deadline_ms(deadline: datetime.datetime) -> int:

@@ -69,11 +69,11 @@ def _resolved_columns(settlement: Settlement) -> list[str]:
     return columns
 
 
-def _resolving(flow: Flow, approved: bool, fenced: bool) -> Named:
-    """The resolve statement of `flow` for an answer that `approved` or not; `fenced` by the
-    request's lock version (the API), or not (recovery, which holds none)."""
+def _key_and_moved(flow: Flow, settlement: Settlement, fenced: bool) -> tuple[CTE, CTE]:
+    """CTEs `key` (the key the final response goes to, locked first) and `moved` (the object
+    moved from PROCESSING to its final state, RETURNING every column; nothing when a fenced
+    key was taken over)."""
     table = flow.table
-    settlement = flow.settlement(approved)
     key = (
         select(idempotency_keys.c.id)
         .where(idempotency.finishing_key(fenced))
@@ -98,6 +98,14 @@ def _resolving(flow: Flow, approved: bool, fenced: bool) -> Named:
         .returning(*table.c)
         .cte("moved")
     )
+    return key, moved
+
+
+def _resolving(flow: Flow, approved: bool, fenced: bool) -> Named:
+    """The resolve statement of `flow` for an answer that `approved` or not; `fenced` by the
+    request's lock version (the API), or not (recovery, which holds none)."""
+    settlement = flow.settlement(approved)
+    key, moved = _key_and_moved(flow, settlement, fenced)
     ctes: list[CTE] = []
     last_locked = moved
     if settlement.gives_back_charge:

@@ -3,6 +3,7 @@ phase's one statement ends with (a charge's, and a debit's after its reservation
 SQLAlchemy Core that each flow compiles once (payments.sql)."""
 
 from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 from sqlalchemy import (
     CTE,
@@ -19,6 +20,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import ARRAY
 
+from system_under_test.payments.flow import NewMovement
+from system_under_test.payments.sql import json_text
 from system_under_test.payments.states import MovementEvent, MovementState, next_state
 from system_under_test.schema import transitions
 
@@ -26,6 +29,19 @@ PROCESSING = next_state(MovementState.PENDING, MovementEvent.START_PROCESSING)
 # Both steps from PENDING, recorded as the object is created.
 _STEPS = ((None, MovementState.PENDING), (MovementState.PENDING, PROCESSING))
 ACTOR = "api"
+# The columns every movement is created with (`new_values`), each a parameter of its own name.
+NEW_COLUMNS = ("id", "merchant_id", "idempotency_key", "deadline", "metadata")
+
+
+def new_values(new: NewMovement, metadata: Mapping[str, str]) -> dict[str, Any]:
+    """The parameters of NEW_COLUMNS for `new`."""
+    return {
+        "id": new.object_id,
+        "merchant_id": new.merchant_id,
+        "idempotency_key": new.key,
+        "deadline": new.deadline,
+        "metadata": json_text(metadata),
+    }
 
 
 def column_parameters(table: Table, names: Iterable[str]) -> dict[str, ColumnElement]:

@@ -8,18 +8,19 @@ from system_under_test.network_client import MovementKind, NetworkAnswer, Outcom
 from system_under_test.payments import idempotency, ledger
 from system_under_test.payments.charges import wire
 from system_under_test.payments.flow import Created, Flow, NewMovement, Settlement
-from system_under_test.payments.processing import column_parameters, inserted_processing
+from system_under_test.payments.processing import (
+    NEW_COLUMNS,
+    column_parameters,
+    inserted_processing,
+    new_values,
+)
 from system_under_test.payments.requests import ChargeRequest
-from system_under_test.payments.sql import Named, compiled, json_text
+from system_under_test.payments.sql import Named, compiled
 from system_under_test.schema import charges
 
 APPROVED = Settlement(posting="charge_succeeded", transaction_column="balance_transaction_id")
 # A charge the network did not approve moved no money: nothing to post.
 NOT_APPROVED = Settlement()
-
-
-def _settlement(approved: bool) -> Settlement:
-    return APPROVED if approved else NOT_APPROVED
 
 
 def _failure_code(answer: NetworkAnswer) -> str:
@@ -45,17 +46,7 @@ def _creating(keyed: bool) -> Named:
 
 
 # The columns a charge is created with, each a parameter of its own name.
-CREATED_COLUMNS = (
-    "id",
-    "merchant_id",
-    "idempotency_key",
-    "amount",
-    "currency",
-    "card_last4",
-    "deadline",
-    "description",
-    "metadata",
-)
+CREATED_COLUMNS = (*NEW_COLUMNS, "amount", "currency", "card_last4", "description")
 # With the key's advance, and without a key.
 CREATE = {keyed: _creating(keyed) for keyed in (True, False)}
 
@@ -66,16 +57,11 @@ async def create(
     """The charge's create phase, one statement: advance the key, insert the charge
     PROCESSING with its transitions (no money moves yet), and draw the id its approval will
     post under."""
-    values = {
-        "id": new.object_id,
-        "merchant_id": new.merchant_id,
-        "idempotency_key": new.key,
+    values = new_values(new, request.metadata) | {
         "amount": request.amount,
         "currency": request.currency,
         "card_last4": request.card_number[-4:],
-        "deadline": new.deadline,
         "description": request.description,
-        "metadata": json_text(request.metadata),
     }
     if new.advance is not None:
         values |= idempotency.advance_arguments(new.advance, new.object_id)
@@ -101,7 +87,8 @@ FLOW = Flow(
     id_prefix="ch",
     create=create,
     create_is_one_statement=True,
-    settlement=_settlement,
+    on_approval=APPROVED,
+    on_refusal=NOT_APPROVED,
     final_response=wire.final_response,
     failure_code=_failure_code,
 )

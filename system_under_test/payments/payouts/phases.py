@@ -4,13 +4,19 @@ the network gives it back."""
 
 import asyncpg
 
-from system_under_test.network_client import MovementKind, NetworkAnswer
+from system_under_test.network_client import MovementKind
 from system_under_test.payments import idempotency
-from system_under_test.payments.debits import Debit, reserve, reserving
-from system_under_test.payments.flow import Created, Flow, NewMovement, Refusal, Settlement
+from system_under_test.payments.debits import reservation, reserve
+from system_under_test.payments.flow import (
+    Created,
+    Flow,
+    NewMovement,
+    Refusal,
+    Settlement,
+    decline_code_or,
+)
 from system_under_test.payments.payouts import wire
 from system_under_test.payments.requests import PayoutRequest
-from system_under_test.payments.sql import json_text
 from system_under_test.schema import payouts
 
 FAILURE_CODE = "could_not_process"
@@ -21,19 +27,6 @@ NOT_APPROVED = Settlement(
 )
 
 
-RESERVE_POSTING = "payout_reserved"
-# The columns a payout adds to a debit's, each a parameter of its own name.
-CREATED_COLUMNS = ("idempotency_key", "deadline", "description", "metadata")
-
-
-def _settlement(approved: bool) -> Settlement:
-    return APPROVED if approved else NOT_APPROVED
-
-
-def _failure_code(answer: NetworkAnswer) -> str:
-    return answer.decline_code or FAILURE_CODE
-
-
 async def create(
     connection: asyncpg.Connection, new: NewMovement, request: PayoutRequest
 ) -> Created | Refusal:
@@ -41,21 +34,15 @@ async def create(
     money, insert the payout PROCESSING."""
     if new.advance is not None:
         await idempotency.advance(connection, new.advance, new.object_id)
-    debit = Debit(
-        new.merchant_id,
+    reserved = await reserve(
+        connection,
+        RESERVATION,
+        new,
         request.currency,
         request.amount,
-        RESERVE_POSTING,
-        new.defects,
-        new.replica,
+        metadata=request.metadata,
+        values={"description": request.description},
     )
-    values = {
-        "idempotency_key": new.key,
-        "deadline": new.deadline,
-        "description": request.description,
-        "metadata": json_text(request.metadata),
-    }
-    reserved = await reserve(connection, RESERVE, debit, object_id=new.object_id, values=values)
     if isinstance(reserved, Refusal):
         return reserved
     row, posting_id = reserved
@@ -69,12 +56,11 @@ FLOW = Flow(
     id_prefix="po",
     create=create,
     create_is_one_statement=False,
-    settlement=_settlement,
+    on_approval=APPROVED,
+    on_refusal=NOT_APPROVED,
     final_response=wire.final_response,
-    failure_code=_failure_code,
+    failure_code=decline_code_or(FAILURE_CODE),
 )
-# By whether the accounts are locked (off only under the defect no-row-lock).
-RESERVE = {
-    row_lock: reserving(FLOW, RESERVE_POSTING, CREATED_COLUMNS, row_lock=row_lock)
-    for row_lock in (True, False)
-}
+# The amount goes from the merchant's available balance into payout clearing until the
+# network answers.
+RESERVATION = reservation(FLOW, "payout_reserved", ("description",))

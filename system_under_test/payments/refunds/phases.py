@@ -5,14 +5,21 @@ refund that fails at the network gives both back."""
 import asyncpg
 from sqlalchemy import CTE, BigInteger, bindparam, exists, select, update
 
-from system_under_test.network_client import MovementKind, NetworkAnswer
+from system_under_test.network_client import MovementKind
 from system_under_test.payments import idempotency
-from system_under_test.payments.debits import Debit, reserve, reserving
+from system_under_test.payments.debits import reservation, reserve
 from system_under_test.payments.errors import StripeError
-from system_under_test.payments.flow import Created, Flow, NewMovement, Refusal, Row, Settlement
+from system_under_test.payments.flow import (
+    Created,
+    Flow,
+    NewMovement,
+    Refusal,
+    Row,
+    Settlement,
+    decline_code_or,
+)
 from system_under_test.payments.refunds import wire
 from system_under_test.payments.requests import RefundRequest
-from system_under_test.payments.sql import json_text
 from system_under_test.payments.states import MovementState
 from system_under_test.schema import charges, refunds
 
@@ -26,19 +33,8 @@ NOT_APPROVED = Settlement(
     transaction_column="failure_balance_transaction_id",
     gives_back_charge=True,
 )
-RESERVE_POSTING = "refund_reserved"
-# The columns a refund adds to a debit's, each a parameter of its own name.
-CREATED_COLUMNS = ("idempotency_key", "charge_id", "deadline", "metadata")
 # Locked first, before the accounts: every path that locks both keeps this order.
 LOCKED_CHARGE = "SELECT * FROM charges WHERE id = $1 AND merchant_id = $2 FOR UPDATE"
-
-
-def _settlement(approved: bool) -> Settlement:
-    return APPROVED if approved else NOT_APPROVED
-
-
-def _failure_code(answer: NetworkAnswer) -> str:
-    return answer.decline_code or FAILURE_CODE
 
 
 def _decide(charge: Row | None, charge_id: str, amount: int | None) -> int | Refusal:
@@ -75,21 +71,20 @@ async def create(
     if isinstance(wanted, Refusal):
         return wanted
     assert charge is not None
-    debit = Debit(
-        new.merchant_id, charge["currency"], wanted, RESERVE_POSTING, new.defects, new.replica
+    reserved = await reserve(
+        connection,
+        RESERVATION,
+        new,
+        charge["currency"],
+        wanted,
+        metadata=request.metadata,
+        values={"charge_id": charge_id},
     )
-    values = {
-        "idempotency_key": new.key,
-        "charge_id": charge_id,
-        "deadline": new.deadline,
-        "metadata": json_text(request.metadata),
-    }
-    reserved = await reserve(connection, RESERVE, debit, object_id=new.object_id, values=values)
     if isinstance(reserved, Refusal):
         return reserved
     row, posting_id = reserved
     fields = {"authorization_id": charge["network_record_id"], "amount": wanted}
-    return Created(row, fields | {"currency": debit.currency}, posting_id)
+    return Created(row, fields | {"currency": charge["currency"]}, posting_id)
 
 
 FLOW = Flow(
@@ -99,9 +94,10 @@ FLOW = Flow(
     id_prefix="re",
     create=create,
     create_is_one_statement=False,
-    settlement=_settlement,
+    on_approval=APPROVED,
+    on_refusal=NOT_APPROVED,
     final_response=wire.final_response,
-    failure_code=_failure_code,
+    failure_code=decline_code_or(FAILURE_CODE),
 )
 
 
@@ -115,8 +111,6 @@ def _refunded(created: CTE) -> list[CTE]:
     return [refunded.cte("refunded")]
 
 
-# By whether the accounts are locked (off only under the defect no-row-lock).
-RESERVE = {
-    row_lock: reserving(FLOW, RESERVE_POSTING, CREATED_COLUMNS, row_lock=row_lock, extra=_refunded)
-    for row_lock in (True, False)
-}
+# The amount goes from the merchant's available balance into refund clearing until the
+# network answers, and the charge's remainder shrinks by it.
+RESERVATION = reservation(FLOW, "refund_reserved", ("charge_id",), extra=_refunded)
