@@ -145,7 +145,8 @@ async def reserve(
     if BALANCE_FROM_REPLICA in new.defects:
         override = await _replica_balance(new.replica, available)
     statement = reservation.statements[NO_ROW_LOCK not in new.defects]
-    arguments = statement.arguments(
+    found = await statement.fetchrow(
+        connection,
         **new_values(new, metadata),
         **values,
         **ledger.posting_arguments(deltas),
@@ -156,7 +157,7 @@ async def reserve(
         available_id=available,
         override=override,
     )
-    row = dict(await connection.fetchrow(statement.text, *arguments))
+    row = dict(found)
     decided_on = row.pop("decided_on")
     posting_id = row.pop("posting_id")
     assert decided_on is not None, f"merchant {merchant_id} has no account in {currency}"

@@ -92,7 +92,7 @@ async def deltas(
 
 async def next_transaction_id(connection: asyncpg.Connection) -> int:
     """A ledger transaction id drawn ahead of its posting (the posting's answer names it)."""
-    return await connection.fetchval(NEXT_TRANSACTION_ID.text)
+    return await NEXT_TRANSACTION_ID.fetchval(connection)
 
 
 def posting(kind: str, condition: ColumnElement[bool], *, drawn_id: bool) -> list[CTE]:

@@ -56,8 +56,7 @@ async def read_object(database: Database, flow: Flow, object_id: str) -> Row | N
 
 
 async def _read(connection: asyncpg.Connection, flow: Flow, object_id: str) -> Row | None:
-    statement = READ[flow.name]
-    row = await connection.fetchrow(statement.text, *statement.arguments(object_id=object_id))
+    row = await READ[flow.name].fetchrow(connection, object_id=object_id)
     return None if row is None else dict(row)
 
 
@@ -258,7 +257,7 @@ async def _resolve_processing(
     if claim is not None:
         values |= {"key_id": claim.key_id, "lock_version": claim.lock_version}
     statement = RESOLVE[flow.name, approved, claim is not None]
-    result = dict(await connection.fetchrow(statement.text, *statement.arguments(**values)))
+    result = dict(await statement.fetchrow(connection, **values))
     keys_locked = result.pop("keys_locked")
     if claim is not None and keys_locked == 0:
         raise idempotency.Superseded

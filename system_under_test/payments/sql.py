@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import asyncpg
 from sqlalchemy.dialects.postgresql import asyncpg as asyncpg_dialect
 from sqlalchemy.sql import ClauseElement
 
@@ -44,6 +45,24 @@ class Named:
         wanted = set(self.names) - set(self.constants)
         assert given == wanted, f"parameters {sorted(given)} != {sorted(wanted)}: {self.text}"
         return [values[name] if name in values else self.constants[name] for name in self.names]
+
+    async def fetch(self, connection: asyncpg.Connection, **values: Any) -> list[asyncpg.Record]:
+        """The statement's rows, run with `values`."""
+        return await connection.fetch(self.text, *self.arguments(**values))
+
+    async def fetchrow(
+        self, connection: asyncpg.Connection, **values: Any
+    ) -> asyncpg.Record | None:
+        """The statement's first row, run with `values`; None when it has none."""
+        return await connection.fetchrow(self.text, *self.arguments(**values))
+
+    async def fetchval(self, connection: asyncpg.Connection, **values: Any) -> Any:
+        """The first column of the statement's first row, run with `values`."""
+        return await connection.fetchval(self.text, *self.arguments(**values))
+
+    async def execute(self, connection: asyncpg.Connection, **values: Any) -> str:
+        """The statement's command status (`UPDATE 1`), run with `values`."""
+        return await connection.execute(self.text, *self.arguments(**values))
 
 
 def compiled(statement: ClauseElement) -> Named:

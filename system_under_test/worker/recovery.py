@@ -62,10 +62,7 @@ async def _recover_flow(
     database: Database, network: NetworkPort, flow: Flow, failpoints: Failpoints
 ) -> tuple[int, bool]:
     async with connected(database) as connection:
-        statement = OVERDUE[flow.name]
-        overdue = [
-            row["id"] for row in await connection.fetch(statement.text, *statement.arguments())
-        ]
+        overdue = [row["id"] for row in await OVERDUE[flow.name].fetch(connection)]
     resolved = 0
     for object_id in overdue:
         answer = await network.look_up(flow.network_kind, object_id)

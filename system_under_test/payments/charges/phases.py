@@ -65,8 +65,7 @@ async def create(
     }
     if new.advance is not None:
         values |= idempotency.advance_arguments(new.advance, new.object_id)
-    statement = CREATE[new.advance is not None]
-    row = await connection.fetchrow(statement.text, *statement.arguments(**values))
+    row = await CREATE[new.advance is not None].fetchrow(connection, **values)
     if row is None:
         raise idempotency.Superseded
     created = dict(row)

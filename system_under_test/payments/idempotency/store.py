@@ -202,8 +202,7 @@ def advance_arguments(advance: Advance, object_id: str) -> dict[str, Any]:
 
 async def advance(connection: asyncpg.Connection, advance: Advance, object_id: str) -> None:
     """The fenced advance as a statement of its own, first in the phase's transaction."""
-    arguments = ADVANCE.arguments(**advance_arguments(advance, object_id))
-    if await connection.fetchval(ADVANCE.text, *arguments) is None:
+    if await ADVANCE.fetchval(connection, **advance_arguments(advance, object_id)) is None:
         raise Superseded
 
 
@@ -258,11 +257,9 @@ async def store_final(
     fence = {"object_id": object_id}
     if claim is not None:
         fence = {"key_id": claim.key_id, "lock_version": claim.lock_version}
-    statement = FINISH[claim is not None]
-    arguments = statement.arguments(
-        **fence, response_code=status_code, response_body=json_text(body)
+    status = await FINISH[claim is not None].execute(
+        connection, **fence, response_code=status_code, response_body=json_text(body)
     )
-    status = await connection.execute(statement.text, *arguments)
     if claim is not None and row_count(status) != 1:
         raise Superseded
 
@@ -317,5 +314,4 @@ async def reap_expired(database: Database, *, retention: datetime.timedelta, bat
     A reaped key is forgotten: a request with it starts anew, as Stripe documents.
     """
     async with connected(database) as connection:
-        arguments = REAP.arguments(retention=retention, batch_max=batch_max)
-        return row_count(await connection.execute(REAP.text, *arguments))
+        return row_count(await REAP.execute(connection, retention=retention, batch_max=batch_max))
