@@ -9,6 +9,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from system_under_test.payments.states import MovementState
+
 BALANCE_TRANSACTION_PREFIX = "txn_"
 
 
@@ -22,6 +24,21 @@ class Answer:
     # Stripe-Should-Retry: None leaves the header out.
     should_retry: bool | None = None
     headers: Mapping[str, str] = field(default_factory=dict)
+
+
+def wire_statuses(succeeded: str) -> dict[MovementState, str]:
+    """Stripe's `status` of an object by its state: pending until it is final, then
+    `succeeded` (each object names its own success) or failed.
+
+    >>> wire_statuses("paid")[MovementState.PROCESSING]
+    'pending'
+    """
+    return {
+        MovementState.PENDING: "pending",
+        MovementState.PROCESSING: "pending",
+        MovementState.SUCCEEDED: succeeded,
+        MovementState.FAILED: "failed",
+    }
 
 
 def unix_time(moment: datetime.datetime) -> int:

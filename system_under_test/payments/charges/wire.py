@@ -14,18 +14,14 @@ from system_under_test.payments.wire import (
     balance_transaction_id,
     list_object,
     unix_time,
+    wire_statuses,
 )
 
 CARD_DECLINED = "card_declined"
 PROCESSING_ERROR = "processing_error"
 INCORRECT_NUMBER = "incorrect_number"
 
-WIRE_STATUS = {
-    MovementState.PENDING: "pending",
-    MovementState.PROCESSING: "pending",
-    MovementState.SUCCEEDED: "succeeded",
-    MovementState.FAILED: "failed",
-}
+WIRE_STATUS = wire_statuses("succeeded")
 
 # Stripe's messages, by decline reason first, then by error code.
 FAILURE_MESSAGES = {

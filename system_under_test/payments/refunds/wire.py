@@ -4,14 +4,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from system_under_test.payments.states import MovementState
-from system_under_test.payments.wire import balance_transaction_id, unix_time
+from system_under_test.payments.wire import balance_transaction_id, unix_time, wire_statuses
 
-WIRE_STATUS = {
-    MovementState.PENDING: "pending",
-    MovementState.PROCESSING: "pending",
-    MovementState.SUCCEEDED: "succeeded",
-    MovementState.FAILED: "failed",
-}
+WIRE_STATUS = wire_statuses("succeeded")
 
 
 def refund_object(refund: Mapping[str, Any]) -> dict[str, Any]:
