@@ -61,7 +61,8 @@ def render_html(report: Mapping) -> str:
 
 
 def reproduce_command(report: Mapping) -> str:
-    """The shell commands that re-run this run: the commit, the defects, scenario and seed."""
+    """The shell commands that re-run this run, at the project's root on any machine: the
+    commit, the defects, the scenario (as the run recorded it can be found again) and seed."""
     provenance = report["provenance"]
     lines = []
     commit = provenance.get("git_commit")
@@ -69,7 +70,11 @@ def reproduce_command(report: Mapping) -> str:
         lines.append(f"git checkout {commit}")
     defects = provenance.get("defects") or []
     prefix = f"PAYCHAOS_SUT_DEFECTS={shlex.quote(','.join(defects))} " if defects else ""
-    scenario = provenance.get("scenario_file") or report["scenario"]
+    scenario = (
+        provenance.get("scenario_reference")
+        or provenance.get("scenario_file")
+        or report["scenario"]
+    )
     lines.append(
         f"{prefix}.venv/bin/paychaos run {shlex.quote(str(scenario))} --seed {report['seed']}"
     )

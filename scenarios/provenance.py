@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from invariants.model.provenance import Provenance
+from scenarios.scenario import SCENARIO_DIRECTORY
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 # git and postgres --version answer at once; a hang here must not stall a run.
@@ -45,6 +46,26 @@ def source_provenance() -> dict[str, Any]:
     }
 
 
+def scenario_reference(source_path: str) -> str:
+    """What `paychaos run`, at the project's root on any machine, takes to load the scenario
+    file at `source_path` again: a bundled scenario's name, else its path relative to the
+    project, else the path as given (a file from outside the project travels by hand).
+
+    >>> scenario_reference(str(SCENARIO_DIRECTORY / "baseline.yaml"))
+    'baseline'
+    >>> scenario_reference(str(PROJECT_ROOT / "tests" / "integration" / "seeded.yaml"))
+    'tests/integration/seeded.yaml'
+    >>> scenario_reference("/elsewhere/mine.yaml")
+    '/elsewhere/mine.yaml'
+    """
+    path = Path(source_path).resolve()
+    if path.parent == SCENARIO_DIRECTORY.resolve() and path.suffix == ".yaml":
+        return path.stem
+    if path.is_relative_to(PROJECT_ROOT):
+        return path.relative_to(PROJECT_ROOT).as_posix()
+    return source_path
+
+
 def postgres_version(bindir: Path) -> str | None:
     """`postgres --version` of the server binaries in `bindir`, or None if it does not answer."""
     return _output([str(bindir / "postgres"), "--version"])
@@ -61,6 +82,7 @@ def collect_provenance(
         git_dirty=source["git_dirty"],
         scenario=scenario.name,
         scenario_file=scenario.source_path,
+        scenario_reference=scenario_reference(scenario.source_path),
         scenario_sha256=scenario.source_sha256,
         seed=seed,
         defects=defects,

@@ -16,7 +16,9 @@ class Provenance(msgspec.Struct, frozen=True, kw_only=True):
     """What ran: enough to reproduce a run with the same seed.
 
     ``git_dirty`` is ``None`` when git could not say; ``tools`` maps a tool to its version
-    (``None`` when it did not answer).
+    (``None`` when it did not answer). ``scenario_reference`` is what ``paychaos run`` takes,
+    at the project's root on any machine, to load the scenario again (``scenario_file`` is
+    where it was on the machine that ran it); ``None`` in runs recorded before it existed.
     """
 
     git_commit: str
@@ -28,6 +30,7 @@ class Provenance(msgspec.Struct, frozen=True, kw_only=True):
     defects: list[str]
     config: dict[str, Any]
     tools: dict[str, str | None]
+    scenario_reference: str | None = None
 
 
 def encode_provenance(provenance: Provenance) -> dict[str, Any]:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from scenarios.provenance import PROJECT_ROOT
 from tests.integration.conftest import SHORT_BASELINE, assert_nothing_left, paychaos
 
 pytestmark = pytest.mark.integration
@@ -184,6 +185,9 @@ def test_report_html_opens_in_a_browser_with_its_verdict_and_every_invariant(
     for entry in report["invariants"]:
         assert f'data-name="{entry["name"]}"' in dom
     assert "<svg" in dom
+    # Runnable by an auditor on another machine: the scenario by its place in the project.
+    reproduce = f"paychaos run {SHORT_BASELINE.relative_to(PROJECT_ROOT)} --seed {report['seed']}"
+    assert reproduce in dom
     screenshot = tmp_path / "report.png"
     _chromium(f"--screenshot={screenshot}", "--window-size=1200,2000", page)
     assert screenshot.stat().st_size > 10_000

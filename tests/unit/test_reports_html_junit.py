@@ -5,9 +5,12 @@ import json
 import xml.etree.ElementTree as ElementTree
 
 from invariants import CHECKERS, check_all, parse_faults, parse_history
+from invariants.model.provenance import encode_provenance
 from reports import render_html, render_junit
-from reports.report_html import GUARANTEES
+from reports.report_html import GUARANTEES, reproduce_command
 from reports.report_json import build_report
+from scenarios.provenance import PROJECT_ROOT, collect_provenance
+from scenarios.scenario import SCENARIO_DIRECTORY, load_scenario
 from tests.unit.test_invariants_builders import REFUND_AMOUNT, STEP_NS, Run, clean_run
 
 NAMES = ["no_double_charge", "no_lost_write", "ledger_conservation", "liveness"]
@@ -116,3 +119,30 @@ def test_evidence_quoting_a_history_value_is_written_as_its_json_object():
     (anomaly,) = entry["anomalies"]
     assert anomaly["kind"] == "read_back_refund_differs"
     assert anomaly["evidence"]["read_value"]["amount"] == REFUND_AMOUNT + 1
+
+
+def _reproduce_line(name_or_path: str) -> str:
+    scenario = load_scenario(name_or_path, seed=7)
+    provenance = collect_provenance(scenario=scenario, seed=7, defects=[], postgres_bindir=None)
+    report = report_of(clean_run()) | {"provenance": encode_provenance(provenance)}
+    [line] = [line for line in reproduce_command(report).splitlines() if "paychaos run" in line]
+    return line
+
+
+def test_the_reproduce_line_names_a_bundled_scenario_by_name():
+    absolute = str(SCENARIO_DIRECTORY / "baseline.yaml")
+    for given in ("baseline", absolute, "scenarios/files/baseline.yaml"):
+        assert _reproduce_line(given) == ".venv/bin/paychaos run baseline --seed 7", given
+
+
+def test_the_reproduce_line_names_a_project_file_relative_to_the_project():
+    absolute = PROJECT_ROOT / "tests" / "integration" / "short_baseline.yaml"
+    assert _reproduce_line(str(absolute)) == (
+        ".venv/bin/paychaos run tests/integration/short_baseline.yaml --seed 7"
+    )
+
+
+def test_the_reproduce_line_keeps_a_path_outside_the_project_as_given(tmp_path):
+    outside = tmp_path / "mine.yaml"
+    outside.write_bytes((SCENARIO_DIRECTORY / "baseline.yaml").read_bytes())
+    assert _reproduce_line(str(outside)) == f".venv/bin/paychaos run {outside} --seed 7"
