@@ -2,8 +2,7 @@
 
 Nothing here touches a network; every file is written atomically (temp file + os.replace).
 
->>> report = build_report(run_id="r1", scenario="baseline", seed=7, results=results,
-...     history_ops=ops, fault_windows=windows, final_state=state,
+>>> report = build_report(inputs, results, run_id="r1", scenario="baseline", seed=7,
 ...     provenance={"git_commit": "abc"}, duration_s=60.0)  # doctest: +SKIP
 >>> write_report(run_dir, report)  # doctest: +SKIP
 >>> write_manifest(run_dir, {"git_commit": "abc", "seed": 7})  # doctest: +SKIP

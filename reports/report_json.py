@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 
 import msgspec
 
-from invariants import Anomaly, FaultWindow, FinalState, InvariantResult, Op, Verdict, combine
+from invariants import Anomaly, FaultWindow, InvariantResult, RunInputs, Verdict, combine
 from reports.stats import run_stats
 from reports.timeline import run_timeline
 
@@ -21,26 +21,23 @@ _NANOSECONDS_PER_SECOND = 1_000_000_000
 
 
 def build_report(
+    inputs: RunInputs,
+    results: Sequence[InvariantResult],
     *,
     run_id: str,
     scenario: str,
     seed: int,
-    results: Sequence[InvariantResult],
-    history_ops: Sequence[Op],
-    fault_windows: Sequence[FaultWindow],
-    final_state: FinalState,
     provenance: Mapping[str, object],
     duration_s: float,
-    gaps: Sequence[str] = (),
 ) -> dict:
-    """The ``report.json`` document: verdict, invariants, stats, faults, provenance.
+    """The ``report.json`` document of a run checked from ``inputs``: verdict, invariants,
+    stats, faults, provenance.
 
     The run's verdict combines the results (invalid over unknown over valid; none is unknown).
-    ``gaps`` (inputs missing from an interrupted run) keep the verdict from being valid.
+    The inputs' gaps (missing from an interrupted run) keep the verdict from being valid.
     ``provenance`` gets the seed added; a different seed in it raises :class:`ValueError`.
 
-    >>> build_report(run_id="r1", scenario="baseline", seed=7, results=results,
-    ...              history_ops=ops, fault_windows=[], final_state=state,
+    >>> build_report(inputs, results, run_id="r1", scenario="baseline", seed=7,
     ...              provenance={"git_commit": "abc"}, duration_s=60.0)["verdict"]  # doctest: +SKIP
     'valid'
     """
@@ -51,12 +48,12 @@ def build_report(
         "run_id": run_id,
         "scenario": scenario,
         "seed": seed,
-        "verdict": str(combine(_verdicts(results, gaps))),
-        "gaps": list(gaps),
+        "verdict": str(combine(_verdicts(results, inputs.gaps))),
+        "gaps": list(inputs.gaps),
         "invariants": [invariant_entry(result) for result in results],
-        "stats": run_stats(history_ops, final_state, duration_s),
-        "faults": [fault_entry(window) for window in fault_windows],
-        "timeline": run_timeline(history_ops, duration_s),
+        "stats": run_stats(inputs.ops, inputs.final_state, duration_s),
+        "faults": [fault_entry(window) for window in inputs.fault_windows],
+        "timeline": run_timeline(inputs.ops, duration_s),
         "provenance": {"seed": seed, **provenance},
     }
 

@@ -16,9 +16,8 @@ def write_report(run_dir: Path, report: dict) -> None:
     ``report.html`` and ``junit.xml`` into ``run_dir``, each atomically. All are rendered
     before any is written, so a rendering error leaves none behind.
 
-    >>> write_report(Path("reports/runs/r1"), build_report(run_id="r1", scenario="baseline",
-    ...     seed=7, results=results, history_ops=ops, fault_windows=windows,
-    ...     final_state=state, provenance={"git_commit": "abc"}, duration_s=60.0))  # doctest: +SKIP
+    >>> write_report(Path("reports/runs/r1"), build_report(inputs, results, run_id="r1",
+    ...     scenario="baseline", seed=7, provenance={}, duration_s=60.0))  # doctest: +SKIP
     """
     if not run_dir.is_dir():
         raise NotADirectoryError(f"run directory {run_dir} does not exist")

@@ -176,14 +176,11 @@ def check_and_report(
     inputs = invariants.load_partial_run(run_dir)
     results = invariants.check_all(inputs, names)
     report = reports.build_report(
-        gaps=inputs.gaps,
+        inputs,
+        results,
         run_id=run_id,
         scenario=scenario_name,
         seed=seed,
-        results=results,
-        history_ops=inputs.ops,
-        fault_windows=inputs.fault_windows,
-        final_state=inputs.final_state,
         provenance=provenance,
         duration_s=duration_s,
     )

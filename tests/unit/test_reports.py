@@ -30,24 +30,17 @@ PROVENANCE = {"git_commit": "0123abc", "scenario": "baseline", "config": {"clien
 
 
 def write(run_dir, run: Run, results=None, **overrides):
-    ops = parse_history(run.events)
-    windows = parse_faults(run.fault_events)
-    final_state = run.final_state()
+    inputs = RunInputs(parse_history(run.events), parse_faults(run.fault_events), run.final_state())
     if results is None:
-        names = ["no_double_charge", "no_lost_write", "liveness"]
-        results = check_all(RunInputs(ops, windows, final_state), names)
+        results = check_all(inputs, ["no_double_charge", "no_lost_write", "liveness"])
     arguments = {
         "run_id": "20240101-baseline-7",
         "scenario": "baseline",
         "seed": 7,
-        "results": results,
-        "history_ops": ops,
-        "fault_windows": windows,
-        "final_state": final_state,
         "provenance": PROVENANCE,
         "duration_s": 12.5,
     }
-    report = build_report(**(arguments | overrides))
+    report = build_report(inputs, results, **(arguments | overrides))
     write_report(run_dir, report)
     return report
 
