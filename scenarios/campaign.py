@@ -7,6 +7,7 @@ import json
 import logging
 import os
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -90,6 +91,24 @@ async def _save_decisions(toxiproxy: ToxiproxyApi, run_dir: Path) -> None:
     _write_json(run_dir / invariants.TOXICITY_DECISIONS_FILE, decisions)
 
 
+def fault_context(
+    toxiproxy: ToxiproxyApi, topology: Topology, *, now_s: Callable[[], float], seed: int = 0
+) -> FaultContext:
+    """What the fault kinds act through on a started topology: its proxy, links, admin
+    endpoints and processes, and the count of unresolved movements on its primary."""
+    endpoints = topology.endpoints()
+    return FaultContext(
+        toxiproxy=toxiproxy,
+        links=endpoints.links,
+        admin_urls=endpoints.admin_urls,
+        processes=topology,
+        # The topology's current primary: a failover moves it.
+        unresolved_count=lambda: unresolved_or_none(topology.primary_dsn()),
+        now_s=now_s,
+        seed=seed,
+    )
+
+
 async def drive(
     scenario: Scenario,
     topology: Topology,
@@ -106,16 +125,7 @@ async def drive(
     cut_off: list[str] = []
     try:
         async with ToxiproxyApi(endpoints.proxy_api) as toxiproxy:
-            context = FaultContext(
-                toxiproxy=toxiproxy,
-                links=endpoints.links,
-                admin_urls=endpoints.admin_urls,
-                processes=topology,
-                # The topology's current primary: a failover moves it.
-                unresolved_count=lambda: unresolved_or_none(topology.primary_dsn()),
-                now_s=clock.now_s,
-                seed=scenario.seed,
-            )
+            context = fault_context(toxiproxy, topology, now_s=clock.now_s, seed=scenario.seed)
             nemesis = Nemesis(context, record=fault_log.append)
             clients = [
                 WorkloadClient(

@@ -10,10 +10,10 @@ from collections.abc import AsyncIterator
 import pytest
 import requests
 
-from faults.kinds import KINDS, FaultContext, Injection, Measured
+from faults.kinds import KINDS, Injection, Measured
 from faults.kinds.failpoint import ActiveFailpoint
 from faults.toxiproxy_api import ToxiproxyApi
-from scenarios.observe.final_reads import unresolved_or_none
+from scenarios.campaign import fault_context
 from system_under_test.deploy.local import LocalTopology
 from system_under_test.failpoints import CRASH_LINE
 from tests.integration.conftest import assert_nothing_left
@@ -64,14 +64,7 @@ async def armed(
     stop's Measured is appended to the yielded list, so the test can assert on the heal)."""
     endpoints = topology.endpoints()
     async with ToxiproxyApi(endpoints.proxy_api) as toxiproxy:
-        context = FaultContext(
-            toxiproxy=toxiproxy,
-            links=endpoints.links,
-            admin_urls=endpoints.admin_urls,
-            processes=topology,
-            unresolved_count=lambda: unresolved_or_none(endpoints.primary_dsn),
-            now_s=asyncio.get_running_loop().time,
-        )
+        context = fault_context(toxiproxy, topology, now_s=asyncio.get_running_loop().time)
         prepared = await KIND.prepare(context, params)
         injection = Injection("test", params, prepared, lifetime_s)
         active = await KIND.start(context, injection)

@@ -8,9 +8,10 @@ import threading
 import pytest
 import requests
 
-from faults.kinds import KINDS, FaultContext, Injection
+from faults.kinds import KINDS, Injection
 from faults.kinds.databases import fetch_value
 from faults.toxiproxy_api import ToxiproxyApi
+from scenarios.campaign import fault_context
 from scenarios.observe.final_reads import unresolved_or_none
 from system_under_test.deploy.local import LocalTopology
 from system_under_test.deploy.ports import free_port
@@ -34,14 +35,7 @@ def topology(tmp_path_factory):
 async def _inject(topology, name: str, kind: str, params: dict):
     endpoints = topology.endpoints()
     async with ToxiproxyApi(endpoints.proxy_api) as toxiproxy:
-        context = FaultContext(
-            toxiproxy=toxiproxy,
-            links=endpoints.links,
-            admin_urls=endpoints.admin_urls,
-            processes=topology,
-            unresolved_count=lambda: unresolved_or_none(topology.primary_dsn()),
-            now_s=asyncio.get_running_loop().time,
-        )
+        context = fault_context(toxiproxy, topology, now_s=asyncio.get_running_loop().time)
         fault_kind = KINDS[kind]
         prepared = await fault_kind.prepare(context, params)
         active = await fault_kind.start(context, Injection(name, params, prepared))
