@@ -5,7 +5,9 @@ import socket
 
 import pytest
 
+from invariants.model.files import ENDPOINTS_FILE, LATEST_LINK
 from reports.exit_codes import EXIT_HARNESS_ERROR
+from scenarios.supervise import UP_STATE_FILE_NAME
 from tests.integration.conftest import (
     SHORT_BASELINE,
     assert_nothing_left,
@@ -112,15 +114,15 @@ def test_interrupt_tears_everything_down(tmp_path):
 
 
 def test_up_writes_endpoints_and_down_tears_it_down(tmp_path):
-    endpoints = tmp_path / "latest" / "endpoints.json"
+    endpoints = tmp_path / LATEST_LINK / ENDPOINTS_FILE
     runs_dir = ("--runs-dir", str(tmp_path))
     with background_paychaos("up", "--proxy-api-port", "0", *runs_dir) as process:
-        wait_until((tmp_path / "up.json").exists, process, timeout_s=120)
+        wait_until((tmp_path / UP_STATE_FILE_NAME).exists, process, timeout_s=120)
         assert endpoints.exists()
         again = paychaos("up", "--proxy-api-port", "0", *runs_dir, runs_dir=tmp_path)
         _one_line_error(again, "already up")
         down = paychaos("down", *runs_dir, runs_dir=tmp_path)
         assert down.exit_code == 0, down.stderr
         assert process.wait(timeout=60) == 0
-    assert not (tmp_path / "up.json").exists()
+    assert not (tmp_path / UP_STATE_FILE_NAME).exists()
     assert_nothing_left(endpoints.parent.resolve())

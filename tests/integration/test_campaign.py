@@ -7,6 +7,19 @@ from pathlib import Path
 
 import pytest
 
+from invariants.model.endpoints import load_endpoints, load_merchants
+from invariants.model.files import (
+    ENDPOINTS_FILE,
+    FAULTS_FILE,
+    FINAL_STATE_FILE,
+    HISTORY_FILE,
+    MANIFEST_FILE,
+    MERCHANTS_FILE,
+    REPORT_FILE,
+    SCENARIO_FILE,
+    SUMMARY_FILE,
+)
+from invariants.model.final_state import load_final_state
 from scenarios.provenance import PROJECT_ROOT
 from tests.integration.conftest import SHORT_BASELINE, assert_nothing_left, paychaos
 
@@ -70,36 +83,40 @@ def test_baseline_uses_every_op_kind(baseline_run):
 
 
 def test_baseline_ledger_balances(baseline_run):
-    state = json.loads((baseline_run.run_dir / "final_state.json").read_text())
-    assert state["complete"] and state["ledger_entries"]
+    state = load_final_state(baseline_run.run_dir / FINAL_STATE_FILE)
+    assert state.complete and state.ledger_entries
     by_transaction: dict[int, int] = defaultdict(int)
     by_account: dict[int, int] = defaultdict(int)
-    for entry in state["ledger_entries"]:
-        by_transaction[entry["transaction_id"]] += entry["amount"]
-        by_account[entry["account_id"]] += entry["amount"]
+    for entry in state.ledger_entries:
+        by_transaction[entry.transaction_id] += entry.amount
+        by_account[entry.account_id] += entry.amount
     assert {total for total in by_transaction.values()} == {0}
-    for account in state["ledger_accounts"]:
-        assert account["balance"] == by_account[account["id"]], account
+    for account in state.ledger_accounts:
+        assert account.balance == by_account[account.id], account
     # Once every movement is final, nothing is left reserved in the clearing accounts.
-    clearing = [a for a in state["ledger_accounts"] if a["kind"].endswith("_clearing")]
-    assert clearing and {account["balance"] for account in clearing} == {0}
+    clearing = [a for a in state.ledger_accounts if a.kind.endswith("_clearing")]
+    assert clearing and {account.balance for account in clearing} == {0}
 
 
 def test_run_directory_holds_every_artifact(baseline_run):
     for name in (
-        "history.jsonl",
-        "faults.jsonl",
-        "final_state.json",
-        "report.json",
-        "summary.md",
-        "manifest.json",
-        "endpoints.json",
+        SCENARIO_FILE,
+        HISTORY_FILE,
+        FAULTS_FILE,
+        FINAL_STATE_FILE,
+        REPORT_FILE,
+        SUMMARY_FILE,
+        MANIFEST_FILE,
+        ENDPOINTS_FILE,
+        MERCHANTS_FILE,
         "logs/api.log",
         "logs/pg-primary.log",
         "logs/network.log",
     ):
         assert (baseline_run.run_dir / name).is_file(), name
     assert not (baseline_run.run_dir / "pg" / "primary").exists()
+    endpoints = load_endpoints(baseline_run.run_dir / ENDPOINTS_FILE)
+    assert load_merchants(baseline_run.run_dir / MERCHANTS_FILE) == endpoints.merchants
 
 
 def test_nothing_is_left_running(baseline_run):
