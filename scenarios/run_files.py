@@ -1,7 +1,8 @@
 """The run files the scenarios layer writes, each through its run-file model: the scenario
 that ran, the topology's endpoints and merchants, and the final state.
 
-One writer per file: the campaign and ``paychaos up`` call these; nothing else writes them.
+One writer per file: the campaign, ``paychaos up`` and the bench call these; nothing else
+writes them.
 """
 
 import dataclasses
