@@ -15,11 +15,20 @@ from http import HTTPStatus
 
 from aiohttp import web
 
+from http_bounds import BoundedSite, ServerBounds, bounded_runner
 from system_under_test.failpoints import Failpoints, FailpointSpecError
 
 ARM_FIELDS = frozenset({"name", "action", "nth", "delay_ms"})
 ROUTES = "GET, POST and DELETE /failpoints"
 FAILPOINTS = web.AppKey("failpoints", Failpoints)
+ADMIN_BOUNDS = ServerBounds(
+    # The harness's aiohttp client keeps an idle connection 15 s; arming bodies are tens of
+    # bytes on loopback with no fault on the way, so 30 s and 10 s are far above any real call.
+    header_read_timeout_s=30.0,
+    body_read_timeout_s=10.0,
+    # One harness arms a service's failpoints, a call at a time; 32 leaves room for tests.
+    connections_per_address_max=32,
+)
 
 
 def _error(status: int, message: str) -> web.Response:
@@ -151,10 +160,10 @@ def admin_address(text: str | None, *, test_mode: bool) -> tuple[str, int] | Non
 
 async def serve_admin(failpoints: Failpoints, address: tuple[str, int]) -> web.AppRunner:
     """Start the admin listener; the caller cleans the returned runner up."""
-    runner = web.AppRunner(make_admin_app(failpoints), access_log=None)
+    runner = bounded_runner(make_admin_app(failpoints), ADMIN_BOUNDS, access_log=None)
     await runner.setup()
     try:
-        await web.TCPSite(runner, *address).start()
+        await BoundedSite(runner, *address, bounds=ADMIN_BOUNDS).start()
     except OSError:
         await runner.cleanup()
         raise

@@ -10,6 +10,7 @@ from aiohttp import web
 from faults.proxy.api import create_app
 from faults.proxy.registry import CLOSE_WAIT_MAX_S as REGISTRY_CLOSE_WAIT_MAX_S
 from faults.proxy.registry import ProxyRegistry
+from http_bounds import BoundedSite, ServerBounds, bounded_runner
 
 logger = logging.getLogger(__name__)
 
@@ -18,6 +19,14 @@ DEFAULT_PORT = 8474  # Toxiproxy's port, which every client assumes
 
 # Time given to API requests in flight when the server stops; they are all short.
 API_SHUTDOWN_TIMEOUT_S = 2.0
+
+# The proxy's own bounds on its API's clients (the harness's aiohttp client, which keeps an idle
+# connection 15 s, and Toxiproxy clients): the API is on loopback and never behind a toxic, and
+# its bodies (at most 1 MiB) arrive in milliseconds; 30 s, 10 s and 64 connections per address
+# are far above any real call and bound a client that never finishes one.
+API_BOUNDS = ServerBounds(
+    header_read_timeout_s=30.0, body_read_timeout_s=10.0, connections_per_address_max=64
+)
 
 # A whole close: the API's shutdown, then the proxies' sockets, each bounded.
 CLOSE_WAIT_MAX_S = API_SHUTDOWN_TIMEOUT_S + REGISTRY_CLOSE_WAIT_MAX_S + 1
@@ -60,12 +69,15 @@ class ProxyServer:
 
     async def start(self) -> None:
         """Bind the API and start serving; raise OSError if the address cannot be bound."""
-        runner = web.AppRunner(
-            create_app(self._registry), access_log=None, shutdown_timeout=API_SHUTDOWN_TIMEOUT_S
+        runner = bounded_runner(
+            create_app(self._registry),
+            API_BOUNDS,
+            access_log=None,
+            shutdown_timeout=API_SHUTDOWN_TIMEOUT_S,
         )
         await runner.setup()
         try:
-            await web.TCPSite(runner, self._host, self._port).start()
+            await BoundedSite(runner, self._host, self._port, bounds=API_BOUNDS).start()
         except BaseException:
             await runner.cleanup()
             raise

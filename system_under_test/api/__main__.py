@@ -13,7 +13,8 @@ import sys
 import uvloop
 from aiohttp import web
 
-from system_under_test.admin import admin_address, make_admin_app
+from http_bounds import BoundedSite, ServerBounds, bounded_runner
+from system_under_test.admin import ADMIN_BOUNDS, admin_address, make_admin_app
 from system_under_test.api import processes
 from system_under_test.api.app import make_app
 from system_under_test.config import (
@@ -28,6 +29,21 @@ from system_under_test.failpoints import Failpoints
 
 log = logging.getLogger("paychaos.api")
 
+API_BOUNDS = ServerBounds(
+    # Headers (and an idle keep-alive connection) at most 30 s: the clients' own keep-alive is
+    # 15 s (aiohttp's), and a request sent at its end crosses the api link with at most
+    # ~1.5 s of added latency each way (the random nemesis draws up to 1,550 ms), so no client
+    # ever sends on a connection being closed; a legitimate request's headers take
+    # milliseconds to ~1.5 s.
+    header_read_timeout_s=30.0,
+    # Forms are a few hundred bytes, sent with their headers: 10 s covers ~1.5 s of latency per
+    # chunk several times over and is above every client's timeout (1 to 10 s).
+    body_read_timeout_s=10.0,
+    # Every client reaches the API from loopback (the workload through the proxy, the bench
+    # driver with up to 256 connections, the SDK): twice the most one of them opens.
+    connections_per_address_max=512,
+)
+
 
 async def serve(
     config: ServiceConfig,
@@ -39,9 +55,9 @@ async def serve(
 ) -> bool:
     """Serve the API (and the admin endpoint) until SIGTERM or SIGINT, or until one of
     `children` (the API's other processes) exits; returns False in that last case."""
-    runners = [web.AppRunner(make_app(config, failpoints), access_log=None)]
+    servers = [(make_app(config, failpoints), listen, API_BOUNDS)]
     if admin is not None:
-        runners.append(web.AppRunner(make_admin_app(failpoints), access_log=None))
+        servers.append((make_admin_app(failpoints), admin, ADMIN_BOUNDS))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signal_number in (signal.SIGTERM, signal.SIGINT):
@@ -51,11 +67,13 @@ async def serve(
     started: list[web.AppRunner] = []
     watcher = asyncio.create_task(processes.watch_children(children, stop))
     try:
-        for runner, (host, port) in zip(runners, [listen, admin], strict=False):
+        for app, (host, port), bounds in servers:
+            runner = bounded_runner(app, bounds, access_log=None)
             await runner.setup()
             started.append(runner)
             site_reuse = reuse_port and (host, port) == listen
-            await web.TCPSite(runner, host, port, reuse_port=site_reuse or None).start()
+            site = BoundedSite(runner, host, port, bounds=bounds, reuse_port=site_reuse or None)
+            await site.start()
         log.info("serving on %s:%d (pid %d)", *listen, os.getpid())
         await stop.wait()
     finally:

@@ -1,11 +1,26 @@
 """`python -m system_under_test.externals.network --listen HOST:PORT --database PATH`."""
 
 import argparse
+import asyncio
 from pathlib import Path
 
-from aiohttp import web
-
+from http_bounds import ServerBounds, run_bounded
 from system_under_test.externals.network.server import make_app
+
+# The simulator's own bounds: it is an independent party and shares no settings with the API.
+NETWORK_BOUNDS = ServerBounds(
+    # Its clients (the API's and the worker's aiohttp sessions) keep an idle connection 15 s,
+    # and the network link is the slowest of the scenarios (network-timeouts delays requests
+    # 6 s, 2 s + 0.8 s of jitter, answers 1.2 s + 0.4 s): 30 s covers a request sent at the
+    # end of a client's keep-alive and arriving that late.
+    header_read_timeout_s=30.0,
+    # A late authorization must still be recorded (and refused as expired), so its body may
+    # come a whole link's latency after its headers: 20 s is three times the 6.8 s worst case.
+    body_read_timeout_s=20.0,
+    # Every caller is on loopback: up to 32 API processes and the worker, each with aiohttp's
+    # 100 connections per session at most, is 3,300 connections.
+    connections_per_address_max=4096,
+)
 
 
 def parse_address(text: str) -> tuple[str, int]:
@@ -28,7 +43,7 @@ def main() -> None:
     parser.add_argument("--database", required=True, type=Path, help="SQLite file of records")
     arguments = parser.parse_args()
     host, port = parse_address(arguments.listen)
-    web.run_app(make_app(arguments.database), host=host, port=port, print=None)
+    asyncio.run(run_bounded(make_app(arguments.database), host, port, NETWORK_BOUNDS))
 
 
 if __name__ == "__main__":
