@@ -14,17 +14,26 @@ from collections.abc import Mapping
 from typing import Any
 
 from faults.kinds import KINDS, RANDOM_NEMESIS_KINDS, kind_of
+from faults.kinds.base import ON_CLOCK
 
 # Draws per fault before a crowded schedule gives up on it.
 PLACEMENT_ATTEMPTS_MAX = 20
 
+# Every range scales with the run's clock: its times, and how many faults fit in it.
 _RANGE = {
     "type": "object",
     "additionalProperties": False,
     "required": ["min", "max"],
     "properties": {
-        "min": {"type": "number", "minimum": 0},
-        "max": {"type": "number", "minimum": 0},
+        "min": {"type": "number", "minimum": 0, **ON_CLOCK},
+        "max": {"type": "number", "minimum": 0, **ON_CLOCK},
+    },
+}
+# How many faults: whole numbers.
+_COUNT = {
+    **_RANGE,
+    "properties": {
+        key: {**value, "type": "integer"} for key, value in _RANGE["properties"].items()
     },
 }
 SCHEMA: dict[str, Any] = {
@@ -38,7 +47,7 @@ SCHEMA: dict[str, Any] = {
             "uniqueItems": True,
             "items": {"enum": RANDOM_NEMESIS_KINDS},
         },
-        "faults": _RANGE,
+        "faults": _COUNT,
         "start_s": _RANGE,
         "duration_s": _RANGE,
     },

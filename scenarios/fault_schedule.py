@@ -11,6 +11,7 @@ from typing import Any
 
 from faults import swarm
 from faults.kinds import KINDS, kind_of
+from faults.kinds.base import ON_CLOCK
 from faults.nemesis import FaultStep
 
 # What every deployment runs on today (system_under_test/deploy/local.py).
@@ -24,8 +25,8 @@ STEP_SCHEMA: dict[str, Any] = {
     "oneOf": [{"required": [name]} for name in KINDS],
     "properties": {
         "name": {"type": "string", "pattern": "^[a-z0-9][a-z0-9_-]*$"},
-        "at_s": {"type": "number", "minimum": 0},
-        "duration_s": {"type": "number", "exclusiveMinimum": 0, "maximum": 3600},
+        "at_s": {"type": "number", "minimum": 0, **ON_CLOCK},
+        "duration_s": {"type": "number", "exclusiveMinimum": 0, "maximum": 3600, **ON_CLOCK},
         **{name: kind.schema for name, kind in KINDS.items()},
     },
 }

@@ -13,6 +13,7 @@ import jsonschema
 import yaml
 
 from faults import swarm
+from faults.kinds.base import ON_CLOCK, SCALES_WITH
 from faults.nemesis import FaultStep
 from scenarios.fault_schedule import (
     STEP_SCHEMA,
@@ -47,8 +48,13 @@ SCHEMA: dict[str, Any] = {
             "required": ["clients", "rate_per_s", "duration_s"],
             "properties": {
                 "clients": {"type": "integer", "minimum": 1, "maximum": 256},
-                "rate_per_s": _POSITIVE,
-                "duration_s": {"type": "number", "exclusiveMinimum": 0, "maximum": 3600},
+                "rate_per_s": {**_POSITIVE, SCALES_WITH: "rate"},
+                "duration_s": {
+                    "type": "number",
+                    "exclusiveMinimum": 0,
+                    "maximum": 3600,
+                    **ON_CLOCK,
+                },
                 "merchants": {"type": "integer", "minimum": 1, "maximum": 100},
                 "currency": {"enum": list(CURRENCIES)},
                 "amount": {

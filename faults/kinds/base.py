@@ -14,6 +14,12 @@ from faults.toxiproxy_api import ToxiproxyApi, ToxiproxyError
 
 Params = Mapping[str, Any]
 
+# A schema annotation, which validation ignores: the value scales with the run, as a time on
+# its clock or a count of what fits in it ("clock"), or as its request rate ("rate"). A
+# scenario run on a shorter clock scales exactly these (scenarios/scaling.py).
+SCALES_WITH = "scales_with"
+ON_CLOCK = {SCALES_WITH: "clock"}
+
 
 class ProcessControl(Protocol):
     """What faults need of a topology's processes and databases

@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from faults.kinds.base import FaultContext, Injection, Measured, Params
+from faults.kinds.base import ON_CLOCK, FaultContext, Injection, Measured, Params
 from faults.kinds.services import SIGKILL_STATUS, ServiceKind, restart_service, service_schema
 
 NAME = "kill"
@@ -30,6 +30,7 @@ SCHEMA = service_schema(
         "minimum": 0,
         "maximum": RESTART_AFTER_S_MAX,
         "default": RESTART_AFTER_S_DEFAULT,
+        **ON_CLOCK,
     },
 )
 

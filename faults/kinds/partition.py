@@ -15,7 +15,15 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from faults.kinds.base import FaultContext, Injection, KindDefaults, Measured, Params, proxy_heal
+from faults.kinds.base import (
+    ON_CLOCK,
+    FaultContext,
+    Injection,
+    KindDefaults,
+    Measured,
+    Params,
+    proxy_heal,
+)
 from faults.link_probe import probe_link
 from faults.toxiproxy_api import ToxiproxyError
 from system_under_test.deploy.spec import LINKS
@@ -34,8 +42,8 @@ _PERIOD = {
     "additionalProperties": False,
     "required": ["min_ms", "max_ms"],
     "properties": {
-        "min_ms": {"type": "integer", "minimum": 10, "maximum": PERIOD_MS_MAX},
-        "max_ms": {"type": "integer", "minimum": 10, "maximum": PERIOD_MS_MAX},
+        "min_ms": {"type": "integer", "minimum": 10, "maximum": PERIOD_MS_MAX, **ON_CLOCK},
+        "max_ms": {"type": "integer", "minimum": 10, "maximum": PERIOD_MS_MAX, **ON_CLOCK},
     },
 }
 SCHEMA: dict[str, Any] = {

@@ -7,9 +7,9 @@ import pytest
 
 from invariants.model.files import ENDPOINTS_FILE, LATEST_LINK
 from reports.exit_codes import EXIT_HARNESS_ERROR
+from scenarios.scenario import SCENARIO_DIRECTORY
 from scenarios.supervise import UP_STATE_FILE_NAME
 from tests.integration.conftest import (
-    SHORT_BASELINE,
     assert_nothing_left,
     background_paychaos,
     paychaos,
@@ -17,6 +17,9 @@ from tests.integration.conftest import (
 )
 
 pytestmark = pytest.mark.integration
+
+# Each run here ends before its workload does, or soon after it starts.
+BASELINE = SCENARIO_DIRECTORY / "baseline.yaml"
 
 
 def _one_line_error(result, *fragments):
@@ -49,7 +52,7 @@ def test_unparsable_yaml(tmp_path):
 def test_missing_postgresql_binaries(tmp_path):
     result = paychaos(
         "run",
-        str(SHORT_BASELINE),
+        str(BASELINE),
         runs_dir=tmp_path,
         environment={"PAYCHAOS_PG_BINDIR": str(tmp_path / "no-postgres")},
     )
@@ -60,7 +63,7 @@ def test_missing_postgresql_binaries(tmp_path):
 def test_unknown_defect(tmp_path):
     result = paychaos(
         "run",
-        str(SHORT_BASELINE),
+        str(BASELINE),
         runs_dir=tmp_path,
         environment={"PAYCHAOS_SUT_DEFECTS": "no-such-bug"},
     )
@@ -70,7 +73,7 @@ def test_unknown_defect(tmp_path):
 def test_a_defect_not_implemented_yet_is_refused(tmp_path):
     result = paychaos(
         "run",
-        str(SHORT_BASELINE),
+        str(BASELINE),
         runs_dir=tmp_path,
         environment={"PAYCHAOS_SUT_DEFECTS": "no-row-lock,webhook-mark-before-send"},
     )
@@ -79,7 +82,7 @@ def test_a_defect_not_implemented_yet_is_refused(tmp_path):
 
 
 def test_a_misspelled_toxic_attribute_exits_3_naming_it(tmp_path):
-    scenario = SHORT_BASELINE.read_text().replace("latency: 1200", "latncy: 1200")
+    scenario = BASELINE.read_text().replace("latency: 1200", "latncy: 1200")
     assert "latncy" in scenario
     typo = tmp_path / "typo.yaml"
     typo.write_text(scenario)
@@ -93,9 +96,7 @@ def test_taken_proxy_port(tmp_path):
         holder.bind(("127.0.0.1", 0))
         holder.listen()
         port = holder.getsockname()[1]
-        result = paychaos(
-            "run", str(SHORT_BASELINE), "--proxy-api-port", str(port), runs_dir=tmp_path
-        )
+        result = paychaos("run", str(BASELINE), "--proxy-api-port", str(port), runs_dir=tmp_path)
     _one_line_error(result, f"port {port}", "taken")
     assert result.run_dir is None
     assert list(tmp_path.iterdir()) == []
@@ -103,7 +104,7 @@ def test_taken_proxy_port(tmp_path):
 
 def test_interrupt_tears_everything_down(tmp_path):
     history = tmp_path / "latest" / "history.jsonl"
-    with background_paychaos("run", str(SHORT_BASELINE), "--runs-dir", str(tmp_path)) as process:
+    with background_paychaos("run", str(BASELINE), "--runs-dir", str(tmp_path)) as process:
         # Interrupt once the workload is running, with every service up.
         wait_until(lambda: history.exists() and history.stat().st_size > 0, process, timeout_s=120)
         process.send_signal(signal.SIGINT)

@@ -20,22 +20,22 @@ from invariants.model.files import (
     SUMMARY_FILE,
 )
 from invariants.model.final_state import load_final_state
-from scenarios.provenance import PROJECT_ROOT
-from tests.integration.conftest import SHORT_BASELINE, assert_nothing_left, paychaos
+from scenarios.provenance import scenario_reference
+from tests.integration.conftest import assert_nothing_left, paychaos
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture(scope="module")
-def baseline_run(runs_dir):
-    return paychaos("run", str(SHORT_BASELINE), runs_dir=runs_dir / "baseline")
+def baseline_run(runs_dir, short_scenarios):
+    return paychaos("run", str(short_scenarios("baseline")), runs_dir=runs_dir / "baseline")
 
 
 @pytest.fixture(scope="module")
-def defect_run(runs_dir):
+def defect_run(runs_dir, short_scenarios):
     return paychaos(
         "run",
-        str(SHORT_BASELINE),
+        str(short_scenarios("baseline")),
         runs_dir=runs_dir / "defect",
         environment={"PAYCHAOS_SUT_DEFECTS": "network-retry-on-timeout"},
     )
@@ -192,7 +192,7 @@ def _chromium(*arguments: str) -> subprocess.CompletedProcess:
 
 @pytest.mark.parametrize("run_name", ["baseline_run", "defect_run"])
 def test_report_html_opens_in_a_browser_with_its_verdict_and_every_invariant(
-    run_name, request, tmp_path
+    run_name, request, tmp_path, short_scenarios
 ):
     run = request.getfixturevalue(run_name)
     report = run.report()
@@ -202,8 +202,9 @@ def test_report_html_opens_in_a_browser_with_its_verdict_and_every_invariant(
     for entry in report["invariants"]:
         assert f'data-name="{entry["name"]}"' in dom
     assert "<svg" in dom
-    # Runnable by an auditor on another machine: the scenario by its place in the project.
-    reproduce = f"paychaos run {SHORT_BASELINE.relative_to(PROJECT_ROOT)} --seed {report['seed']}"
+    # The scenario as `paychaos run` finds it again (the short baseline is a file of the test's).
+    scenario = scenario_reference(str(short_scenarios("baseline")))
+    reproduce = f"paychaos run {scenario} --seed {report['seed']}"
     assert reproduce in dom
     screenshot = tmp_path / "report.png"
     _chromium(f"--screenshot={screenshot}", "--window-size=1200,2000", page)

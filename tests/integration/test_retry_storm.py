@@ -21,7 +21,6 @@ MONEY_INVARIANTS = (
     "liveness",
 )
 
-SHORT_STORM = HERE / "short" / "retry-storm.yaml"
 SHORT_CARELESS = HERE / "short_careless_client.yaml"
 # Both short scenarios: four attempts of each planned write at once, and one latency fault.
 CONCURRENCY_MULTIPLE = 4
@@ -30,8 +29,8 @@ WRITES = ("charge", "refund", "payout")
 
 
 @pytest.fixture(scope="module")
-def storm_run(runs_dir):
-    return paychaos("run", str(SHORT_STORM), runs_dir=runs_dir / "retry-storm")
+def storm_run(runs_dir, short_scenarios):
+    return paychaos("run", str(short_scenarios("retry-storm")), runs_dir=runs_dir / "retry-storm")
 
 
 @pytest.fixture(scope="module")

@@ -132,9 +132,9 @@ def test_the_reproduce_line_names_a_bundled_scenario_by_name():
 
 
 def test_the_reproduce_line_names_a_project_file_relative_to_the_project():
-    absolute = PROJECT_ROOT / "tests" / "integration" / "short_baseline.yaml"
+    absolute = PROJECT_ROOT / "tests" / "integration" / "seeded.yaml"
     assert _reproduce_line(str(absolute)) == (
-        ".venv/bin/paychaos run tests/integration/short_baseline.yaml --seed 7"
+        ".venv/bin/paychaos run tests/integration/seeded.yaml --seed 7"
     )
 
 
