@@ -24,14 +24,18 @@ from system_under_test.defects import (
 )
 from system_under_test.failpoints import Failpoints
 from system_under_test.ids import new_id
-from system_under_test.network_client import DEFINITIVE_OUTCOMES, NetworkAnswer, Outcome
+from system_under_test.network_client import (
+    DEFINITIVE_OUTCOMES,
+    CardNetworkClient,
+    NetworkAnswer,
+    Outcome,
+)
 from system_under_test.payments import idempotency
 from system_under_test.payments.connections import TRANSIENT_ERRORS, Database, connected
 from system_under_test.payments.errors import StripeError
 from system_under_test.payments.flow import (
     Created,
     Flow,
-    NetworkPort,
     NewMovement,
     Parameters,
     Refusal,
@@ -59,7 +63,7 @@ class Services:
     primary: AsyncEngine
     # Display reads only; None when no replica is configured (reads go to the primary).
     replica: AsyncEngine | None
-    network: NetworkPort
+    network: CardNetworkClient
     failpoints: Failpoints
     defects: frozenset[str]
     # How long the network accepts a movement after it was prepared.

@@ -8,7 +8,7 @@ request as data (payments.requests) and a `NewMovement`; it ends in `Created` or
 import datetime
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Any, Generic, TypeVar
 
 import asyncpg
 from sqlalchemy import Table
@@ -22,21 +22,6 @@ from system_under_test.payments.wire import Answer
 Parameters = TypeVar("Parameters")
 
 Row = Mapping[str, Any]
-
-
-class NetworkPort(Protocol):
-    """The card network as the flows need it (network_client.CardNetworkClient has it)."""
-
-    async def send(
-        self,
-        kind: MovementKind,
-        *,
-        reference: str,
-        fields: Mapping[str, object],
-        not_after_ms: int,
-    ) -> NetworkAnswer: ...
-
-    async def look_up(self, kind: MovementKind, reference: str) -> NetworkAnswer: ...
 
 
 @dataclass(frozen=True)

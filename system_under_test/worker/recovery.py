@@ -13,9 +13,9 @@ import logging
 from sqlalchemy import func, select
 
 from system_under_test.failpoints import Failpoints
-from system_under_test.network_client import DEFINITIVE_OUTCOMES
+from system_under_test.network_client import DEFINITIVE_OUTCOMES, CardNetworkClient
 from system_under_test.payments.connections import Database, connected
-from system_under_test.payments.flow import Flow, NetworkPort
+from system_under_test.payments.flow import Flow
 from system_under_test.payments.flows import FLOWS
 from system_under_test.payments.movement import resolve
 from system_under_test.payments.sql import compiled
@@ -44,7 +44,7 @@ OVERDUE = {
 
 
 async def recover_once(
-    database: Database, network: NetworkPort, failpoints: Failpoints | None = None
+    database: Database, network: CardNetworkClient, failpoints: Failpoints | None = None
 ) -> int:
     """One pass over overdue PROCESSING charges, refunds and payouts; returns how many were
     resolved."""
@@ -59,7 +59,7 @@ async def recover_once(
 
 
 async def _recover_flow(
-    database: Database, network: NetworkPort, flow: Flow, failpoints: Failpoints
+    database: Database, network: CardNetworkClient, flow: Flow, failpoints: Failpoints
 ) -> tuple[int, bool]:
     async with connected(database) as connection:
         overdue = [row["id"] for row in await OVERDUE[flow.name].fetch(connection)]
