@@ -313,22 +313,21 @@ class _Pairing:
             )
 
     def _invoke(self, invoke: _Invoke, line_number: int) -> None:
-        outstanding = self._outstanding.get(invoke.process)
-        if outstanding is not None:
-            raise RunFileError(
-                f"{self.source}:{line_number}: process {invoke.process} invokes while its op "
-                f"invoked at index "
-                f"{outstanding.index} is outstanding"
-            )
-        retired_at = self._retired.get(invoke.process)
-        if retired_at is not None:
-            raise RunFileError(
-                f"{self.source}:{line_number}: process {invoke.process} was retired by the "
-                f"info at index "
-                f"{retired_at}; a retry must use a new process"
-            )
+        refusal = self._refusal(invoke.process)
+        if refusal is not None:
+            raise RunFileError(f"{self.source}:{line_number}: process {invoke.process} {refusal}")
         self._outstanding[invoke.process] = invoke
         self._slots.append(None)
+
+    def _refusal(self, process: int) -> str | None:
+        """Why ``process`` may not invoke now, or None when it may."""
+        outstanding = self._outstanding.get(process)
+        if outstanding is not None:
+            return f"invokes while its op invoked at index {outstanding.index} is outstanding"
+        retired_at = self._retired.get(process)
+        if retired_at is not None:
+            return f"was retired by the info at index {retired_at}; a retry must use a new process"
+        return None
 
 
 def _op(
