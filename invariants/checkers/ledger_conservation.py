@@ -16,7 +16,7 @@ Anomaly kinds: ``unbalanced_transaction``, ``entry_without_account``,
 """
 
 from collections import Counter, defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 from msgspec.structs import asdict
 
@@ -48,9 +48,7 @@ def check(run: RunInputs) -> InvariantResult:
 def _unbalanced_transactions(
     entries: Sequence[LedgerEntry], accounts: dict[int, LedgerAccount]
 ) -> Iterator[Anomaly]:
-    by_transaction: dict[int, list[LedgerEntry]] = defaultdict(list)
-    for entry in entries:
-        by_transaction[entry.transaction_id].append(entry)
+    by_transaction = _grouped(entries, lambda entry: entry.transaction_id)
     for transaction_id, posted in by_transaction.items():
         sums: Counter[str] = Counter()
         for entry in posted:
@@ -88,9 +86,7 @@ def _unbalanced_transactions(
 def _account_balances(
     entries: Sequence[LedgerEntry], accounts: dict[int, LedgerAccount]
 ) -> Iterator[Anomaly]:
-    by_account: dict[int, list[LedgerEntry]] = defaultdict(list)
-    for entry in entries:
-        by_account[entry.account_id].append(entry)
+    by_account = _grouped(entries, lambda entry: entry.account_id)
     for account in accounts.values():
         posted = by_account.get(account.id, [])
         total = sum(entry.amount for entry in posted)
@@ -110,6 +106,16 @@ def _account_balances(
                 "balance that no other entry left behind.",
                 _account_evidence(account, posted),
             )
+
+
+def _grouped(
+    entries: Sequence[LedgerEntry], key: Callable[[LedgerEntry], int]
+) -> dict[int, list[LedgerEntry]]:
+    """The entries by ``key``, each group in the entries' order."""
+    groups: dict[int, list[LedgerEntry]] = defaultdict(list)
+    for entry in entries:
+        groups[key(entry)].append(entry)
+    return groups
 
 
 def _account_evidence(account: LedgerAccount, posted: Sequence[LedgerEntry]) -> dict:
