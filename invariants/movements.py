@@ -10,7 +10,7 @@ table instead of one copy per kind.
 ('refunds', 'network_refunds', 'authorizations')
 """
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from invariants.model.final_state import ROW_LISTS, FinalState, Movement, NetworkRecord
@@ -23,16 +23,17 @@ class MovementKind:
 
     # The history function ``f`` of its writes, and the noun of its anomalies: "refund".
     name: str
-    # How ok and fail values name the object: "refund_id".
-    id_field: str
     # The noun of its network records: "network_refund" (a charge's are "authorization").
     record_name: str
     # The final state's list of those records: "network_refunds".
     record_list: str
     # Invoke fields the object must carry too, besides merchant and key: a refund's charge_id.
     invoke_fields: tuple[str, ...]
-    objects: Callable[[FinalState], Sequence[Movement]]
-    records: Callable[[FinalState], Sequence[NetworkRecord]]
+
+    @property
+    def id_field(self) -> str:
+        """How ok and fail values name the object: "refund_id"."""
+        return f"{self.name}_id"
 
     @property
     def plural(self) -> str:
@@ -44,33 +45,32 @@ class MovementKind:
         """The key of its network records in evidence: "network_refunds"."""
         return f"{self.record_name}s"
 
+    def objects(self, state: FinalState) -> Sequence[Movement]:
+        """Its rows in the final state: ``state.refunds``."""
+        return getattr(state, self.plural)
+
+    def records(self, state: FinalState) -> Sequence[NetworkRecord]:
+        """Its network records in the final state: ``state.network_refunds``."""
+        return getattr(state, self.record_list)
+
 
 CHARGE = MovementKind(
     name="charge",
-    id_field="charge_id",
     record_name="authorization",
     record_list="network_authorizations",
     invoke_fields=(),
-    objects=lambda state: state.charges,
-    records=lambda state: state.network_authorizations,
 )
 REFUND = MovementKind(
     name="refund",
-    id_field="refund_id",
     record_name="network_refund",
     record_list="network_refunds",
     invoke_fields=("charge_id",),
-    objects=lambda state: state.refunds,
-    records=lambda state: state.network_refunds,
 )
 PAYOUT = MovementKind(
     name="payout",
-    id_field="payout_id",
     record_name="network_payout",
     record_list="network_payouts",
     invoke_fields=(),
-    objects=lambda state: state.payouts,
-    records=lambda state: state.network_payouts,
 )
 MOVEMENT_KINDS = (CHARGE, REFUND, PAYOUT)
 
