@@ -28,8 +28,8 @@ class _Row(msgspec.Struct, frozen=True, gc=False):
     """A row of the final state: immutable, and never part of a reference cycle."""
 
 
-class Charge(_Row):
-    """A charge row on the PostgreSQL primary."""
+class _MovementRow(_Row):
+    """What a charge's and a payout's rows share, in the order final_state.json writes it."""
 
     id: str
     merchant: str
@@ -39,11 +39,19 @@ class Charge(_Row):
     state: MovementState
     failure_code: str | None
     resolved_by: Resolver | None
+
+
+class Charge(_MovementRow):
+    """A charge row on the PostgreSQL primary."""
+
     amount_refunded: int
 
 
 class Refund(_Row):
-    """A refund row on the primary; ``balance_seen`` is the balance its decision read."""
+    """A refund row on the primary; ``balance_seen`` is the balance its decision read.
+
+    Its fields are its own: ``charge_id`` comes before ``amount`` in final_state.json.
+    """
 
     id: str
     merchant: str
@@ -57,22 +65,15 @@ class Refund(_Row):
     balance_seen: int
 
 
-class Payout(_Row):
+class Payout(_MovementRow):
     """A payout row on the primary; ``balance_seen`` is the balance its decision read."""
 
-    id: str
-    merchant: str
-    idempotency_key: str | None
-    amount: int
-    currency: str
-    state: MovementState
-    failure_code: str | None
-    resolved_by: Resolver | None
     balance_seen: int
 
 
-class NetworkAuthorization(_Row):
-    """An authorization the card network recorded; ``reference`` is the charge id."""
+class _NetworkRow(_Row):
+    """What an authorization's and a payout's network records share, in the order
+    final_state.json writes it."""
 
     id: str
     reference: str
@@ -82,8 +83,15 @@ class NetworkAuthorization(_Row):
     decline_code: str | None
 
 
+class NetworkAuthorization(_NetworkRow):
+    """An authorization the card network recorded; ``reference`` is the charge id."""
+
+
 class NetworkRefund(_Row):
-    """A refund the card network recorded; ``reference`` is the refund id."""
+    """A refund the card network recorded; ``reference`` is the refund id.
+
+    Its fields are its own: ``authorization_id`` comes before ``amount`` in final_state.json.
+    """
 
     id: str
     reference: str
@@ -94,15 +102,8 @@ class NetworkRefund(_Row):
     decline_code: str | None
 
 
-class NetworkPayout(_Row):
+class NetworkPayout(_NetworkRow):
     """A payout the bank recorded; ``reference`` is the payout id."""
-
-    id: str
-    reference: str
-    amount: int
-    currency: str
-    outcome: NetworkOutcome
-    decline_code: str | None
 
 
 # What the checkers of every movement read, whichever its kind.
