@@ -9,7 +9,7 @@ from typing import Any, Literal
 import msgspec
 
 from invariants.model.errors import RunFileError
-from invariants.model.records import validation_problem
+from invariants.model.records import lines_in_index_order, validation_problem
 
 FaultEventType = Literal["start", "stop"]
 
@@ -121,8 +121,7 @@ def encode_faults(windows: Iterable[FaultWindow]) -> Iterator[bytes]:
                     window.evidence,
                 )
             )
-    for event in sorted(events, key=lambda event: event.index):
-        yield _ENCODER.encode(event) + b"\n"
+    yield from lines_in_index_order(events)
 
 
 def _windows(events: Iterable["_FaultEvent"], *, source: str) -> list[FaultWindow]:

@@ -23,7 +23,7 @@ from invariants.model.history_values import (
     HistoryFunction,
     Value,
 )
-from invariants.model.records import gc_paused, validation_problem
+from invariants.model.records import gc_paused, lines_in_index_order, validation_problem
 
 OpType = Literal["ok", "fail", "info"]
 EventType = Literal["invoke", "ok", "fail", "info"]
@@ -183,8 +183,7 @@ def encode_history(ops: Iterable[Op]) -> Iterator[bytes]:
                     op.error,
                 )
             )
-    for event in sorted(events, key=lambda event: event.index):
-        yield _ENCODER.encode(event) + b"\n"
+    yield from lines_in_index_order(events)
 
 
 def _decode_line(line: bytes, source: str, line_number: int) -> _Event:

@@ -1,12 +1,13 @@
-"""Helpers of the run-file readers: errors that say where, and the garbage collector paused."""
+"""Helpers of the run-file readers and writers: errors that say where, the garbage collector
+paused, and JSON lines in index order."""
 
 import gc
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 import msgspec
 
@@ -15,6 +16,7 @@ from invariants.model.errors import RunFileError
 T = TypeVar("T")
 # Enough to show an id or a small object in an error message, short enough to stay one line.
 _SHOWN_CHARS_MAX = 80
+_LINE_ENCODER = msgspec.json.Encoder()
 
 
 @contextmanager
@@ -106,6 +108,26 @@ def load_document(path: Path, decoder: "msgspec.json.Decoder[T]") -> T:
 def encode_document(document: object) -> bytes:
     """A JSON document as the run directory keeps it: indented for a reader, one final newline."""
     return msgspec.json.format(msgspec.json.encode(document), indent=2) + b"\n"
+
+
+class _Indexed(Protocol):
+    """An event of a JSON-lines run file, which its ``index`` places in the file."""
+
+    @property
+    def index(self) -> int: ...
+
+
+def lines_in_index_order(events: Iterable[_Indexed]) -> Iterator[bytes]:
+    """The JSON lines of ``events``, each with its newline, in ``index`` order: how
+    ``history.jsonl`` and ``faults.jsonl`` are written back from what was read.
+
+    >>> class Event(msgspec.Struct):
+    ...     index: int
+    >>> list(lines_in_index_order([Event(1), Event(0)]))
+    [b'{"index":0}\\n', b'{"index":1}\\n']
+    """
+    for event in sorted(events, key=lambda event: event.index):
+        yield _LINE_ENCODER.encode(event) + b"\n"
 
 
 def convert_document(document: object, type_: type[T], *, source: str) -> T:
