@@ -15,6 +15,7 @@ import yaml
 from faults import swarm
 from faults.kinds.base import ON_CLOCK, SCALES_WITH
 from faults.nemesis import FaultStep
+from scenarios.errors import ScenarioError
 from scenarios.fault_schedule import (
     STEP_SCHEMA,
     fault_step,
@@ -119,10 +120,6 @@ SCHEMA: dict[str, Any] = {
         "invariants": {"type": "array", "minItems": 1, "items": {"type": "string"}},
     },
 }
-
-
-class ScenarioError(ValueError):
-    """A scenario that cannot be found, parsed or validated; the message is one line."""
 
 
 @dataclass(frozen=True)
