@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 import jsonschema
-import yaml
 
 from faults import swarm
 from faults.kinds.base import ON_CLOCK, SCALES_WITH
@@ -22,6 +21,7 @@ from scenarios.fault_schedule import (
     random_nemesis_problem,
     scheduled_faults,
 )
+from scenarios.scenario_document import read_scenario_document, schema_message
 from scenarios.workload.api import AMOUNT_MAX, CURRENCIES
 from system_under_test.deploy.local import REPLICATION_MODES
 
@@ -234,7 +234,7 @@ def _validate(data: object, path: Path) -> None:
     errors = list(validator.iter_errors(data))
     if errors:
         first = min(errors, key=_error_order)
-        raise ScenarioError(f"{path}: {_location(first)}: {first.message}")
+        raise ScenarioError(f"{path}: {_location(first)}: {schema_message(first)}")
     assert isinstance(data, dict)
     workload = data["workload"]
     amount = workload.get("amount", {"min": 1, "max": 1})
@@ -310,17 +310,8 @@ def load_scenario(
     `seed` replaces the file's: it drives the workload plan, the random nemesis and the proxy.
     """
     path = resolve_path(name_or_path)
-    try:
-        raw = path.read_bytes()
-        data = yaml.safe_load(raw)
-    except OSError as error:
-        raise ScenarioError(f"cannot read scenario {path}: {error.strerror}") from None
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        where = f" line {mark.line + 1} column {mark.column + 1}" if mark else ""
-        problem = getattr(error, "problem", None) or "invalid YAML"
-        raise ScenarioError(f"{path}:{where}: unparsable YAML: {problem}") from None
-    if seed is not None and isinstance(data, dict):
+    raw, data = read_scenario_document(path)
+    if seed is not None:
         data["seed"] = seed
     _validate(data, path)
     faults = _schedule(data, path)
