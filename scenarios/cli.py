@@ -53,7 +53,6 @@ def command_run(arguments: argparse.Namespace) -> int:
     defects = _defects()
     started = time.monotonic()
     runs_root = Path(arguments.runs_dir)
-    runs_root.mkdir(parents=True, exist_ok=True)
     outcome = run_campaign(
         scenario, defects=defects, runs_root=runs_root, proxy_api_port=arguments.proxy_api_port
     )
@@ -133,22 +132,22 @@ def command_compare(arguments: argparse.Namespace) -> int:
 
 def command_up(arguments: argparse.Namespace) -> int:
     runs_root = Path(arguments.runs_dir)
-    run_dir = supervise.new_up_run(runs_root)
+    defects = _defects()
+    run_dir = supervise.new_up_run(runs_root, proxy_api_port=arguments.proxy_api_port)
     topology = new_topology(
         run_dir,
-        defects=_defects(),
+        defects=defects,
         proxy_api_port=arguments.proxy_api_port,
         merchant_count=arguments.merchants,
     )
-    try:
-        with supervise.kept_up(topology, run_dir, runs_root) as endpoints_file:
-            endpoints = topology.endpoints()
-            print(f"topology up: {endpoints_file}")
-            print(f"api: {endpoints.api_url}  proxy API: {endpoints.proxy_api}")
-            print("Ctrl-C or `paychaos down` to tear it down", flush=True)
-            supervise.wait_for_stop()
-    finally:
-        print("topology down")
+    with supervise.kept_up(topology, run_dir, runs_root) as endpoints_file:
+        endpoints = topology.endpoints()
+        print(f"topology up: {endpoints_file}")
+        print(f"api: {endpoints.api_url}  proxy API: {endpoints.proxy_api}")
+        print("Ctrl-C or `paychaos down` to tear it down", flush=True)
+        supervise.wait_for_stop()
+    # Only a topology that came up is said to go down; a failed start is an error line.
+    print("topology down")
     return 0
 
 

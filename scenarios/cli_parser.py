@@ -9,6 +9,9 @@ interrupted); `compare`: 0 same verdict, 1 verdicts differ, 3 unreadable run.
 # command line's grammar (subcommands, flags, their types), scenarios/cli.py its handlers.
 
 import argparse
+import math
+import os
+import tempfile
 from pathlib import Path
 from typing import NoReturn
 
@@ -88,6 +91,60 @@ def _at_least_one(text: str) -> int:
     return int(text)
 
 
+def _whole_number(text: str) -> int:
+    """A whole number of at least 0 (a seed)."""
+    if not text.strip().isdigit():
+        raise argparse.ArgumentTypeError(f"{text!r} must be a whole number of at least 0")
+    return int(text)
+
+
+def _finite(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a finite number")
+    return value
+
+
+def _positive_seconds(text: str) -> float:
+    """A finite number of seconds above 0."""
+    value = _finite(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be a number of seconds above 0")
+    return value
+
+
+def _share(text: str) -> float:
+    """A finite share from 0 to 1."""
+    value = _finite(text)
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"{text!r} must be a number from 0 to 1")
+    return value
+
+
+def _runs_dir(text: str) -> Path:
+    """A directory that exists or can be made, where a run directory can be made; checked
+    without leaving anything behind (a probe directory is made and removed at once)."""
+    path = Path(text).absolute()
+    existing = next(candidate for candidate in (path, *path.parents) if candidate.exists())
+    if not existing.is_dir():
+        raise argparse.ArgumentTypeError(f"{existing} is not a directory")
+    try:
+        os.rmdir(tempfile.mkdtemp(prefix=".paychaos-probe-", dir=existing))
+    except OSError as error:
+        raise argparse.ArgumentTypeError(
+            f"cannot make a directory in {existing}: {error.strerror}"
+        ) from None
+    return Path(text)
+
+
+def _add_runs_dir(command: argparse.ArgumentParser, help_text: str, **names: str) -> None:
+    # A Path default is not run through the type: only a directory given is probed.
+    command.add_argument("--runs-dir", type=_runs_dir, default=RUNS_ROOT, help=help_text, **names)
+
+
 class _ArgumentParser(argparse.ArgumentParser):
     """Usage errors exit 3 (harness error): argparse's own 2 would read as `unknown`."""
 
@@ -110,9 +167,11 @@ def _add_quiet(command: argparse.ArgumentParser) -> None:
 def _add_run(commands: Commands) -> None:
     run = commands.add_parser("run", help="run a campaign and write its report")
     run.add_argument("scenario", nargs="?", default="baseline", help="bundled name or YAML path")
-    run.add_argument("--seed", type=int, help="override the scenario's seed")
-    run.add_argument("--proxy-api-port", type=int, default=0, help="fault proxy API port")
-    run.add_argument("--runs-dir", default=str(RUNS_ROOT), help="where run directories go")
+    run.add_argument("--seed", type=_whole_number, help="override the scenario's seed")
+    run.add_argument(
+        "--proxy-api-port", type=port_argument, default=0, help="fault proxy API port (0: any)"
+    )
+    _add_runs_dir(run, "where run directories go")
     _add_quiet(run)
 
 
@@ -138,7 +197,7 @@ def _add_campaign(commands: Commands) -> None:
         default=1,
         help="each scenario's own seed and the N-1 after it (default %(default)s)",
     )
-    campaign.add_argument("--runs-dir", default=str(RUNS_ROOT), help="where the campaign goes")
+    _add_runs_dir(campaign, "where the campaign goes")
     _add_quiet(campaign)
 
 
@@ -151,11 +210,16 @@ def _add_compare(commands: Commands) -> None:
 
 def _add_up_and_down(commands: Commands) -> None:
     up = commands.add_parser("up", help="start the local topology and keep it until Ctrl-C")
-    up.add_argument("--proxy-api-port", type=int, default=8474, help="fault proxy API port")
-    up.add_argument("--merchants", type=int, default=2, help="test merchants to seed")
-    up.add_argument("--runs-dir", default=str(RUNS_ROOT), help="where the run directory goes")
+    up.add_argument(
+        "--proxy-api-port", type=port_argument, default=8474, help="fault proxy API port (0: any)"
+    )
+    up.add_argument("--merchants", type=_at_least_one, default=2, help="test merchants to seed")
+    _add_runs_dir(up, "where the run directory goes")
     down = commands.add_parser("down", help="tear down the topology that `paychaos up` keeps")
-    down.add_argument("--runs-dir", default=str(RUNS_ROOT), help="the `up` command's runs dir")
+    # Only read: `down` makes nothing there.
+    down.add_argument(
+        "--runs-dir", type=Path, default=RUNS_ROOT, help="the `up` command's runs dir"
+    )
 
 
 def _add_bench(commands: Commands) -> None:
@@ -164,16 +228,16 @@ def _add_bench(commands: Commands) -> None:
         "bench", help="offered-load ladder, pgbench and the capacity model; writes bench.json"
     )
     add = bench.add_argument
-    add("--seed", type=int, default=7, help="seed of the ladder's requests")
+    add("--seed", type=_whole_number, default=7, help="seed of the ladder's requests")
     add(
         "--rates",
         type=_rates,
         default=BenchSettings().rates,
         help="offered charges/s per step, comma-separated (default %(default)s)",
     )
-    add("--step-s", type=float, default=8.0, help="seconds per step")
-    add("--debit-share", type=float, default=0.1, help="refunds and payouts, each, per charge")
-    add("--merchants", type=int, default=8, help="merchants the load spreads over")
+    add("--step-s", type=_positive_seconds, default=8.0, help="seconds per step")
+    add("--debit-share", type=_share, default=0.1, help="refunds and payouts, each, per charge")
+    add("--merchants", type=_at_least_one, default=8, help="merchants the load spreads over")
     add("--api-processes", type=int, help="PAYCHAOS_API_PROCESSES of the API (default: its own)")
     add(
         "--no-direct",
@@ -187,10 +251,10 @@ def _add_bench(commands: Commands) -> None:
         default=(16, 1),
         help="pgbench -c per run (16,1)",
     )
-    add("--pgbench-s", type=float, default=8.0, help="seconds per pgbench run")
+    add("--pgbench-s", type=_positive_seconds, default=8.0, help="seconds per pgbench run")
     add(
         "--statements",
-        type=int,
+        type=_at_least_one,
         default=50,
         dest="statement_count",
         metavar="STATEMENTS",
@@ -202,14 +266,7 @@ def _add_bench(commands: Commands) -> None:
         help="a campaign run directory whose history gives API calls per charge "
         "(default: run the baseline campaign)",
     )
-    add(
-        "--runs-dir",
-        type=Path,
-        default=str(RUNS_ROOT),
-        dest="runs_root",
-        metavar="RUNS_DIR",
-        help="where the run directory goes",
-    )
+    _add_runs_dir(bench, "where the run directory goes", dest="runs_root", metavar="RUNS_DIR")
     add("--out", type=_path, help="write bench.json and bench.md into this directory")
 
 
@@ -219,7 +276,7 @@ def _add_mutants(commands: Commands) -> None:
         help="the defect matrix: each defect caught on its scenario, the correct system valid",
     )
     matrix.add_argument("--only", help="comma-separated defects to run (default: all)")
-    matrix.add_argument("--runs-dir", default=str(RUNS_ROOT), help="where the matrix goes")
+    _add_runs_dir(matrix, "where the matrix goes")
     _add_quiet(matrix)
 
 
