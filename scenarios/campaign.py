@@ -212,7 +212,6 @@ def run_campaign(
         # Before the run directory exists: a taken port must leave nothing behind.
         require_free(proxy_api_port, "the fault proxy API")
     run_dir = new_run_dir(runs_root, scenario.name, scenario.seed)
-    point_latest(runs_root, run_dir)
     provenance = collect_provenance(
         scenario=scenario, seed=scenario.seed, defects=list(defects), postgres_bindir=bindir
     )
@@ -228,6 +227,8 @@ def run_campaign(
     )
     try:
         endpoints = topology.start()
+        # Only a run whose topology came up is the newest run.
+        point_latest(runs_root, run_dir)
         write_topology_files(run_dir, endpoints)
         log.info("topology up; driving %s", scenario.name)
         asyncio.run(drive(scenario, topology, endpoints, run_dir, clock))

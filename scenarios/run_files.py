@@ -1,5 +1,5 @@
 """The run files the scenarios layer writes, each through its run-file model: the scenario
-that ran, the topology's endpoints and merchants, and the final state.
+that ran, the topology's endpoints and merchants, the final state, and the `up` process.
 
 One writer per file: the campaign, ``paychaos up`` and the bench call these; nothing else
 writes them.
@@ -14,9 +14,11 @@ from invariants.model.files import (
     FINAL_STATE_FILE,
     MERCHANTS_FILE,
     SCENARIO_FILE,
+    UP_FILE,
 )
 from invariants.model.final_state import FinalState, UncheckedFinalState, encode_final_state
 from invariants.model.scenario_record import encode_scenario_record, parse_scenario_record
+from invariants.model.up_record import UpRecord, encode_up_record
 from reports.atomic import write_atomic
 from scenarios.scenario import Scenario
 from system_under_test.deploy.topology import Endpoints
@@ -40,3 +42,8 @@ def write_topology_files(run_dir: Path, endpoints: Endpoints) -> Path:
 def write_final_state(run_dir: Path, state: FinalState | UncheckedFinalState) -> None:
     """``final_state.json``, as the final reads built it."""
     write_atomic(run_dir / FINAL_STATE_FILE, encode_final_state(state))
+
+
+def write_up_record(runs_root: Path, record: UpRecord) -> None:
+    """``up.json`` in the runs root: the process that keeps a topology up."""
+    write_atomic(runs_root / UP_FILE, encode_up_record(record))

@@ -27,3 +27,5 @@ MANIFEST_FILE = "manifest.json"
 
 # In the runs root: a symlink to the newest run directory.
 LATEST_LINK = "latest"
+# In the runs root: the process that keeps a topology up (`paychaos up`), while it does.
+UP_FILE = "up.json"

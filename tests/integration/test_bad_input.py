@@ -1,14 +1,19 @@
 """Bad input: a one-line error naming the problem, exit 3, and nothing left running."""
 
+import json
 import signal
 import socket
+import subprocess
+import time
+from pathlib import Path
 
 import pytest
 
-from invariants.model.files import ENDPOINTS_FILE, LATEST_LINK
+from invariants.model.files import ENDPOINTS_FILE, LATEST_LINK, UP_FILE
+from invariants.model.up_record import UpRecord
 from reports.exit_codes import EXIT_HARNESS_ERROR
+from scenarios.run_files import write_up_record
 from scenarios.scenario import SCENARIO_DIRECTORY
-from scenarios.supervise import UP_STATE_FILE_NAME
 from tests.integration.conftest import (
     assert_nothing_left,
     background_paychaos,
@@ -118,12 +123,124 @@ def test_up_writes_endpoints_and_down_tears_it_down(tmp_path):
     endpoints = tmp_path / LATEST_LINK / ENDPOINTS_FILE
     runs_dir = ("--runs-dir", str(tmp_path))
     with background_paychaos("up", "--proxy-api-port", "0", *runs_dir) as process:
-        wait_until((tmp_path / UP_STATE_FILE_NAME).exists, process, timeout_s=120)
+        wait_until((tmp_path / UP_FILE).exists, process, timeout_s=120)
         assert endpoints.exists()
         again = paychaos("up", "--proxy-api-port", "0", *runs_dir, runs_dir=tmp_path)
         _one_line_error(again, "already up")
         down = paychaos("down", *runs_dir, runs_dir=tmp_path)
         assert down.exit_code == 0, down.stderr
         assert process.wait(timeout=60) == 0
-    assert not (tmp_path / UP_STATE_FILE_NAME).exists()
+    assert not (tmp_path / UP_FILE).exists()
     assert_nothing_left(endpoints.parent.resolve())
+
+
+@pytest.fixture
+def unrelated_sleep():
+    """A process that is none of paychaos's, killed on the way out whatever the test did."""
+    process = subprocess.Popen(["sleep", "300"])
+    try:
+        yield process
+    finally:
+        process.kill()
+        process.wait()
+
+
+def test_down_refuses_to_signal_a_pid_it_cannot_prove_is_the_up_process(tmp_path, unrelated_sleep):
+    # The record of an earlier version, or any hand-written one: a bare pid proves nothing.
+    (tmp_path / UP_FILE).write_text(
+        json.dumps({"pid": unrelated_sleep.pid, "run_dir": str(tmp_path)})
+    )
+    down = paychaos("down", "--runs-dir", str(tmp_path), runs_dir=tmp_path)
+    time.sleep(0.5)
+    assert unrelated_sleep.poll() is None, "the unrelated process was signalled"
+    _one_line_error(down, UP_FILE, "start_ticks")
+    assert "internal error" not in down.stderr
+
+
+def test_down_refuses_a_record_whose_process_started_at_another_time(tmp_path, unrelated_sleep):
+    record = UpRecord(
+        pid=unrelated_sleep.pid, start_ticks=1, command_line=("sleep", "300"), run_dir="r"
+    )
+    write_up_record(tmp_path, record)
+    down = paychaos("down", "--runs-dir", str(tmp_path), runs_dir=tmp_path)
+    time.sleep(0.5)
+    assert unrelated_sleep.poll() is None, "the unrelated process was signalled"
+    _one_line_error(down, f"refused to signal pid {unrelated_sleep.pid}", "another time")
+
+
+@pytest.mark.parametrize("text", ["{", "[]", '{"pid": "x"}', ""])
+def test_a_malformed_up_record_is_one_line_naming_the_file(tmp_path, text):
+    (tmp_path / UP_FILE).write_text(text)
+    for command in ("down", "up"):
+        result = paychaos(command, "--runs-dir", str(tmp_path), runs_dir=tmp_path)
+        _one_line_error(result, UP_FILE)
+        assert "internal error" not in result.stderr
+    assert sorted(path.name for path in tmp_path.iterdir()) == [UP_FILE]
+
+
+def test_up_with_its_proxy_port_taken_leaves_latest_and_says_no_topology_went_down(tmp_path):
+    earlier = tmp_path / "earlier-run"
+    earlier.mkdir()
+    (tmp_path / LATEST_LINK).symlink_to(earlier.name)
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        result = paychaos(
+            "up", "--proxy-api-port", str(port), "--runs-dir", str(tmp_path), runs_dir=tmp_path
+        )
+    _one_line_error(result, f"port {port}", "taken")
+    assert "topology down" not in result.stdout
+    assert (tmp_path / LATEST_LINK).resolve() == earlier.resolve()
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["earlier-run", LATEST_LINK]
+
+
+@pytest.mark.parametrize(
+    ("arguments", "option"),
+    [
+        (("run", str(BASELINE), "--proxy-api-port", "70000"), "--proxy-api-port"),
+        (("run", str(BASELINE), "--proxy-api-port", "-1"), "--proxy-api-port"),
+        (("up", "--proxy-api-port", "70000"), "--proxy-api-port"),
+        (("up", "--merchants", "0"), "--merchants"),
+    ],
+)
+def test_a_bad_option_value_is_one_line_naming_the_option(tmp_path, arguments, option):
+    result = paychaos(*arguments, runs_dir=tmp_path / "runs")
+    _one_line_error(result, option)
+    assert "internal error" not in result.stderr
+    assert not (tmp_path / "runs").exists()
+
+
+def test_a_runs_dir_that_cannot_be_made_is_one_line_naming_the_option():
+    # Root may write anywhere, but no directory can be made in /proc.
+    runs_dir = Path("/proc/paychaos-runs")
+    result = paychaos("run", str(BASELINE), runs_dir=runs_dir)
+    _one_line_error(result, "--runs-dir", "/proc")
+    assert "internal error" not in result.stderr
+
+
+def test_a_file_that_is_no_scenario_is_not_printed(tmp_path):
+    result = paychaos("run", "/etc/passwd", runs_dir=tmp_path)
+    _one_line_error(result, "/etc/passwd", "not a scenario")
+    assert "root:" not in result.stderr
+    assert result.run_dir is None
+
+
+@pytest.mark.parametrize(
+    ("original", "replacement", "where"),
+    [
+        ("duration_s: 30", "duration_s: .nan", "workload.duration_s"),
+        ("rate_per_s: 16", "rate_per_s: .inf", "workload.rate_per_s"),
+        ("at_s: 5", "at_s: .nan", "faults[0].at_s"),
+    ],
+)
+def test_a_number_that_is_not_finite_is_refused_before_anything_starts(
+    tmp_path, original, replacement, where
+):
+    text = BASELINE.read_text()
+    assert original in text
+    scenario = tmp_path / "not-finite.yaml"
+    scenario.write_text(text.replace(original, replacement, 1))
+    result = paychaos("run", str(scenario), runs_dir=tmp_path / "runs")
+    _one_line_error(result, where, "not a finite number")
+    assert not (tmp_path / "runs").exists()
