@@ -3,7 +3,6 @@
 import json
 import signal
 import socket
-import subprocess
 import time
 from pathlib import Path
 
@@ -132,17 +131,6 @@ def test_up_writes_endpoints_and_down_tears_it_down(tmp_path):
         assert process.wait(timeout=60) == 0
     assert not (tmp_path / UP_FILE).exists()
     assert_nothing_left(endpoints.parent.resolve())
-
-
-@pytest.fixture
-def unrelated_sleep():
-    """A process that is none of paychaos's, killed on the way out whatever the test did."""
-    process = subprocess.Popen(["sleep", "300"])
-    try:
-        yield process
-    finally:
-        process.kill()
-        process.wait()
 
 
 def test_down_refuses_to_signal_a_pid_it_cannot_prove_is_the_up_process(tmp_path, unrelated_sleep):

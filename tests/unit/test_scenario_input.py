@@ -4,7 +4,6 @@ error names the key path or the place and quotes at most a short excerpt."""
 
 import math
 import re
-import textwrap
 import time
 
 import pytest
@@ -15,23 +14,7 @@ from scenarios.scenario_document import (
     SCENARIO_BYTES_MAX,
     non_finite_problem,
 )
-
-VALID = """\
-    name: small
-    seed: 3
-    workload: {clients: 2, rate_per_s: 4, duration_s: 5}
-    faults:
-      - {name: slow, at_s: 1, duration_s: 2, toxic: {link: network, type: latency,
-         attributes: {latency: 100}}}
-      - {name: crash, at_s: 2, kill: {service: api}}
-    invariants: [no_double_charge, liveness]
-"""
-
-
-def _write(tmp_path, text: str) -> str:
-    path = tmp_path / "scenario.yaml"
-    path.write_text(textwrap.dedent(text))
-    return str(path)
+from tests.unit.test_scenario import VALID, _write
 
 
 @pytest.mark.parametrize(

@@ -1,8 +1,6 @@
 """``up.json``: the run-file model of the `up` process, and `down` signalling only the process
 it can prove is that one."""
 
-import subprocess
-
 import msgspec
 import pytest
 
@@ -13,16 +11,6 @@ from scenarios import supervise
 from scenarios.errors import HarnessError
 from scenarios.process_identity import identify
 from scenarios.run_files import write_up_record
-
-
-@pytest.fixture
-def sleeper():
-    process = subprocess.Popen(["sleep", "300"])
-    try:
-        yield process
-    finally:
-        process.kill()
-        process.wait()
 
 
 def _record_of(pid: int) -> UpRecord:
@@ -49,8 +37,8 @@ def test_a_malformed_record_names_the_file_and_field(tmp_path, text, field):
         load_up_record(tmp_path / UP_FILE)
 
 
-def test_the_identity_of_a_process_is_its_start_and_command_line(sleeper):
-    process = identify(sleeper.pid)
+def test_the_identity_of_a_process_is_its_start_and_command_line(unrelated_sleep):
+    process = identify(unrelated_sleep.pid)
     assert process is not None
     assert process.command_line == ("sleep", "300")
     assert process.start_ticks > 0
@@ -63,23 +51,27 @@ def test_the_identity_of_a_process_is_its_start_and_command_line(sleeper):
         ({"command_line": ("paychaos", "up")}, "another command line"),
     ],
 )
-def test_down_refuses_a_process_other_than_the_recorded_one(tmp_path, sleeper, change, said):
-    write_up_record(tmp_path, msgspec.structs.replace(_record_of(sleeper.pid), **change))
-    with pytest.raises(HarnessError, match=f"refused to signal pid {sleeper.pid}: .*{said}"):
+def test_down_refuses_a_process_other_than_the_recorded_one(
+    tmp_path, unrelated_sleep, change, said
+):
+    write_up_record(tmp_path, msgspec.structs.replace(_record_of(unrelated_sleep.pid), **change))
+    with pytest.raises(
+        HarnessError, match=f"refused to signal pid {unrelated_sleep.pid}: .*{said}"
+    ):
         supervise.take_down(tmp_path)
-    assert sleeper.poll() is None
+    assert unrelated_sleep.poll() is None
 
 
-def test_down_signals_the_recorded_process_and_waits_for_it(tmp_path, sleeper):
-    write_up_record(tmp_path, _record_of(sleeper.pid))
+def test_down_signals_the_recorded_process_and_waits_for_it(tmp_path, unrelated_sleep):
+    write_up_record(tmp_path, _record_of(unrelated_sleep.pid))
     assert supervise.take_down(tmp_path) == "topology down"
-    assert sleeper.wait(timeout=5) == -15
+    assert unrelated_sleep.wait(timeout=5) == -15
 
 
-def test_a_gone_process_is_nothing_to_tear_down(tmp_path, sleeper):
-    record = _record_of(sleeper.pid)
-    sleeper.kill()
-    sleeper.wait()
+def test_a_gone_process_is_nothing_to_tear_down(tmp_path, unrelated_sleep):
+    record = _record_of(unrelated_sleep.pid)
+    unrelated_sleep.kill()
+    unrelated_sleep.wait()
     write_up_record(tmp_path, record)
     assert "is gone" in supervise.take_down(tmp_path)
     assert not (tmp_path / UP_FILE).exists()
