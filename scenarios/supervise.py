@@ -76,15 +76,21 @@ def take_down(runs_root: Path) -> str:
     record = _recorded(state_file)
     if record is None:
         raise HarnessError(f"no topology is up (no {state_file})")
+    gone = f"the `up` process {record.pid} is gone; nothing to tear down"
     try:
         pidfd = os.pidfd_open(record.pid)
     except ProcessLookupError:
         state_file.unlink(missing_ok=True)
-        return f"the `up` process {record.pid} is gone; nothing to tear down"
+        return gone
     try:
         # Checked after the descriptor is open: it keeps naming this process even if the
         # pid is given to another one, so what is checked is what is signalled.
-        refusal = _refusal(record, identify(record.pid))
+        process = identify(record.pid)
+        if process is None:
+            # Exited, not reaped yet.
+            state_file.unlink(missing_ok=True)
+            return gone
+        refusal = _refusal(record, process)
         if refusal is not None:
             raise HarnessError(f"refused to signal pid {record.pid}: {refusal}")
         signal.pidfd_send_signal(pidfd, signal.SIGTERM)
@@ -123,7 +129,8 @@ def _unreadable(error: Exception) -> str:
 
 
 def _refusal(record: UpRecord, process: ProcessIdentity | None) -> str | None:
-    """Why ``process`` is not the `up` process ``record`` names, or None when it is."""
+    """Why ``process`` (None: no process) is not the `up` process ``record`` names, or None
+    when it is."""
     if process is None:
         return "no such process"
     if process.uid != os.getuid():

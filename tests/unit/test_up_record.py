@@ -1,6 +1,8 @@
 """``up.json``: the run-file model of the `up` process, and `down` signalling only the process
 it can prove is that one."""
 
+import time
+
 import msgspec
 import pytest
 
@@ -75,3 +77,14 @@ def test_a_gone_process_is_nothing_to_tear_down(tmp_path, unrelated_sleep):
     write_up_record(tmp_path, record)
     assert "is gone" in supervise.take_down(tmp_path)
     assert not (tmp_path / UP_FILE).exists()
+
+
+def test_an_exited_process_not_reaped_yet_is_gone(tmp_path, unrelated_sleep):
+    record = _record_of(unrelated_sleep.pid)
+    unrelated_sleep.kill()
+    # Not waited for: a zombie until the fixture reaps it.
+    deadline = time.monotonic() + 5
+    while identify(unrelated_sleep.pid) is not None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    write_up_record(tmp_path, record)
+    assert "is gone" in supervise.take_down(tmp_path)
