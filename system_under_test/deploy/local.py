@@ -5,7 +5,6 @@ import logging
 import signal
 import subprocess
 import sys
-from collections.abc import Callable
 from pathlib import Path
 
 import requests
@@ -17,6 +16,7 @@ from system_under_test.deploy.address_plan import AddressPlan
 from system_under_test.deploy.errors import DeployError
 from system_under_test.deploy.ports import LOOPBACK, require_free
 from system_under_test.deploy.processes import ServiceProcess
+from system_under_test.deploy.readiness import ReadyCheck, http_ok, log_count_check
 from system_under_test.deploy.topology import Endpoints, Merchant, Topology, register_backend
 from system_under_test.worker import READY_LINE as WORKER_READY_LINE
 
@@ -24,20 +24,11 @@ log = logging.getLogger("paychaos.deploy")
 
 # Start-up bounds, generous for a loaded 2-core machine.
 SERVICE_READY_TIMEOUT_S = 60.0
-HTTP_PROBE_TIMEOUT_S = 1.0
 
-ReadyCheck = Callable[[], bool]
 MIGRATE_TIMEOUT_S = 60
 # "async": commits return once durable on the primary; "sync": once applied on the replica too.
 REPLICATION_MODES = ("async", "sync")
 DATA_DIRECTORIES = {"pg-primary": "primary", "pg-replica": "replica"}
-
-
-def _http_ok(url: str) -> bool:
-    try:
-        return requests.get(url, timeout=HTTP_PROBE_TIMEOUT_S).status_code == 200
-    except requests.RequestException:
-        return False
 
 
 class LocalTopology(Topology):
@@ -224,7 +215,7 @@ class LocalTopology(Topology):
         address = ["--host", LOOPBACK, "--port", plan.proxy_api.rpartition(":")[2]]
         self._add(
             self._python_service("proxy", "faults.proxy", *address, *seed),
-            lambda: _http_ok(f"http://{plan.proxy_api}/version"),
+            lambda: http_ok(f"http://{plan.proxy_api}/version"),
         )
         self._create_links(plan.proxy_api, plan.links)
 
@@ -266,7 +257,7 @@ class LocalTopology(Topology):
                 "system_under_test.externals.network",
                 *("--listen", address, "--database", database),
             ),
-            lambda: _http_ok(f"http://{address}/health"),
+            lambda: http_ok(f"http://{address}/health"),
         )
 
     def _start_api_and_worker(self, plan: AddressPlan) -> None:
@@ -287,7 +278,7 @@ class LocalTopology(Topology):
                 *("--listen", api_address, "--admin-listen", plan.address("api-admin")),
                 environment=environment,
             ),
-            lambda: _http_ok(f"http://{api_address}/health"),
+            lambda: http_ok(f"http://{api_address}/health"),
         )
         self._add(
             self._python_service(
@@ -296,28 +287,8 @@ class LocalTopology(Topology):
                 *("--admin-listen", plan.address("worker-admin")),
                 environment=environment,
             ),
-            self._log_count_check(self._log("worker"), WORKER_READY_LINE),
+            log_count_check(self._log("worker"), WORKER_READY_LINE),
         )
-
-    def _log_count_check(self, path: Path, line: str) -> ReadyCheck:
-        """A readiness check: `line` appears once more in `path` than when last seen, so the
-        same check also tells a restarted service (which appends to the log) is ready."""
-
-        def count() -> int:
-            try:
-                return path.read_text(errors="replace").count(line)
-            except OSError:
-                return 0
-
-        seen = count()
-
-        def check() -> bool:
-            nonlocal seen
-            current = count()
-            ready, seen = current > seen, max(seen, current)
-            return ready
-
-        return check
 
     def _create_links(self, proxy_api: str, links: dict[str, dict[str, str]]) -> None:
         body = [
