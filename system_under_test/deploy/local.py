@@ -11,12 +11,13 @@ import requests
 
 from system_under_test import config
 from system_under_test.defects import DEFECTS_ENV
-from system_under_test.deploy import postgres
+from system_under_test.deploy import postgres, readiness
 from system_under_test.deploy.address_plan import AddressPlan
 from system_under_test.deploy.errors import DeployError
-from system_under_test.deploy.ports import LOOPBACK, require_free
+from system_under_test.deploy.ports import LOOPBACK, PortCollision
 from system_under_test.deploy.processes import ServiceProcess
 from system_under_test.deploy.readiness import ReadyCheck, http_ok, log_count_check
+from system_under_test.deploy.spec import LINKS, LISTENERS, PROXY_API_LISTENER, link_listener
 from system_under_test.deploy.topology import Endpoints, Merchant, Topology, register_backend
 from system_under_test.worker import READY_LINE as WORKER_READY_LINE
 
@@ -24,7 +25,10 @@ log = logging.getLogger("paychaos.deploy")
 
 # Start-up bounds, generous for a loaded 2-core machine.
 SERVICE_READY_TIMEOUT_S = 60.0
-
+# Address plans tried before a start gives up on port collisions. A collision needs another
+# process to take one of the few ports released in the instant before their service binds
+# them; two in a row are already unlikely, three mean the machine is out of ports.
+START_ATTEMPTS_MAX = 3
 MIGRATE_TIMEOUT_S = 60
 # "async": commits return once durable on the primary; "sync": once applied on the replica too.
 REPLICATION_MODES = ("async", "sync")
@@ -54,6 +58,8 @@ class LocalTopology(Topology):
         self.service_environment = service_environment or {}
         self._processes: dict[str, ServiceProcess] = {}
         self._ready_checks: dict[str, ReadyCheck] = {}
+        # The listeners readiness waits for: the spec's; the proxy's links once they are made.
+        self._listeners: dict[str, tuple[str, ...]] = {}
         self._endpoints: Endpoints | None = None
         self._pg_root: Path | None = None
         assert replication in REPLICATION_MODES, f"replication {replication!r}"
@@ -77,7 +83,14 @@ class LocalTopology(Topology):
         return self._endpoints
 
     def kill(self, service: str) -> int | None:
-        return self._process(service).kill()
+        status = self._process(service).kill()
+        # Its ports are kept from other processes until it restarts. One taken in the instant
+        # after it died is not fatal here: the restart's readiness finds whose it is.
+        assert self._plan is not None
+        lost = self._plan.hold(*self._listeners[service])
+        if lost:
+            log.warning("%s killed; could not hold the ports of %s", service, ", ".join(lost))
+        return status
 
     def pause(self, service: str) -> None:
         self._process(service).signal(signal.SIGSTOP)
@@ -144,6 +157,8 @@ class LocalTopology(Topology):
         if self._pg_root is not None:
             postgres.remove_data(self.run_dir)
             self._pg_root = None
+        if self._plan is not None:
+            self._plan.release_all()
 
     # -- start-up ----------------------------------------------------------------------------
 
@@ -158,21 +173,59 @@ class LocalTopology(Topology):
 
     def _launch(self, name: str) -> None:
         process = self._processes[name]
+        assert self._plan is not None
+        self._plan.release(*self._listeners[name])
         process.start()
-        process.wait_ready(self._ready_checks[name], timeout_s=SERVICE_READY_TIMEOUT_S)
+        self._wait_ready(name)
 
-    def _add(self, process: ServiceProcess, ready: ReadyCheck) -> None:
+    def _wait_ready(self, name: str) -> None:
+        assert self._plan is not None
+        listeners = {listener: self._plan.ports[listener] for listener in self._listeners[name]}
+        readiness.wait_ready(
+            self._processes[name],
+            listeners,
+            self._ready_checks[name],
+            timeout_s=SERVICE_READY_TIMEOUT_S,
+        )
+
+    def _add(
+        self, process: ServiceProcess, ready: ReadyCheck, *, listeners: tuple[str, ...] = ()
+    ) -> None:
+        """Start `process`; ready once its `listeners` (default: the spec's) are its own and
+        `ready` holds."""
         self._processes[process.name] = process
         self._ready_checks[process.name] = ready
+        self._listeners[process.name] = listeners or LISTENERS[process.name]
         self._launch(process.name)
 
     def _start(self) -> Endpoints:
+        """Start on a fresh address plan until no port collides, at most START_ATTEMPTS_MAX
+        times; a collision on the proxy API port the caller chose is final."""
         bindir = postgres.find_bindir()
         self.run_dir.mkdir(parents=True, exist_ok=True)
-        if self.proxy_api_port:
-            require_free(self.proxy_api_port, "the fault proxy API")
-        plan = AddressPlan.allocate(self.proxy_api_port)
-        self._plan, self._bindir = plan, bindir
+        self._bindir = bindir
+        for attempt in range(1, START_ATTEMPTS_MAX + 1):
+            self._plan = AddressPlan.allocate(self.proxy_api_port)
+            try:
+                return self._start_on(bindir, self._plan)
+            except PortCollision as collision:
+                chosen = self.proxy_api_port and collision.port == self.proxy_api_port
+                if chosen or attempt == START_ATTEMPTS_MAX:
+                    raise
+                log.warning("%s; starting again on a fresh address plan", collision)
+                self._discard_attempt()
+        raise AssertionError("unreachable: the last attempt returns or raises")
+
+    def _discard_attempt(self) -> None:
+        """Stop what an attempt started and forget its state, so the next starts afresh."""
+        self.teardown()
+        self._processes.clear()
+        self._ready_checks.clear()
+        self._listeners.clear()
+        for path in self.run_dir.glob("network.sqlite*"):
+            path.unlink()
+
+    def _start_on(self, bindir: Path, plan: AddressPlan) -> Endpoints:
         self._start_proxy(plan)
         merchants = self._start_databases(bindir, plan)
         self._start_network(plan)
@@ -213,11 +266,16 @@ class LocalTopology(Topology):
     def _start_proxy(self, plan: AddressPlan) -> None:
         seed = ["--seed", str(self.seed)] if self.seed is not None else []
         address = ["--host", LOOPBACK, "--port", plan.proxy_api.rpartition(":")[2]]
+        proxy = self._python_service("proxy", "faults.proxy", *address, *seed)
+        # The links' listeners are bound when the links are created, once the API answers.
         self._add(
-            self._python_service("proxy", "faults.proxy", *address, *seed),
+            proxy,
             lambda: http_ok(f"http://{plan.proxy_api}/version"),
+            listeners=(PROXY_API_LISTENER,),
         )
-        self._create_links(plan.proxy_api, plan.links)
+        self._create_links(proxy, plan)
+        self._listeners["proxy"] = LISTENERS["proxy"]
+        self._wait_ready("proxy")
 
     def _start_databases(self, bindir: Path, plan: AddressPlan) -> list[Merchant]:
         """The primary (migrated, merchants seeded), then its replica through `replication`."""
@@ -290,18 +348,24 @@ class LocalTopology(Topology):
             log_count_check(self._log("worker"), WORKER_READY_LINE),
         )
 
-    def _create_links(self, proxy_api: str, links: dict[str, dict[str, str]]) -> None:
+    def _create_links(self, proxy: ServiceProcess, plan: AddressPlan) -> None:
+        """Create every link in the proxy; a listen port another process took is a collision."""
         body = [
             {"name": name, "listen": link["listen"], "upstream": link["upstream"], "enabled": True}
-            for name, link in links.items()
+            for name, link in plan.links.items()
         ]
+        links = {link_listener(link): plan.ports[link_listener(link)] for link in LINKS}
+        plan.release(*links)
         try:
-            response = requests.post(f"http://{proxy_api}/populate", json=body, timeout=10)
+            response = requests.post(f"http://{plan.proxy_api}/populate", json=body, timeout=10)
         except requests.RequestException as error:
             raise DeployError(
-                f"fault proxy at {proxy_api} did not answer /populate: {error}"
+                f"fault proxy at {plan.proxy_api} did not answer /populate: {error}"
             ) from None
         if response.status_code != 201:
+            collision = readiness.taken_by_another(proxy, links)
+            if collision is not None:
+                raise collision
             raise DeployError(
                 f"fault proxy refused the links: {response.status_code} {response.text.strip()}"
             )
