@@ -4,6 +4,7 @@ place (line and column, or the key path) and quotes at most a short excerpt of t
 """
 
 import math
+import re
 from pathlib import Path
 
 import jsonschema
@@ -21,6 +22,8 @@ NESTING_DEPTH_MAX = 32
 # Enough of a value to recognize it in an error, short enough to keep the error one line.
 EXCERPT_CHARS_MAX = 60
 MESSAGE_CHARS_MAX = 200
+# The shape of a scenario's keys, typos included: anything else is not quoted.
+_KEY_SHAPE = re.compile(r"[A-Za-z0-9_-]{1,40}")
 
 
 class _ScenarioLoader(yaml.SafeLoader):
@@ -69,10 +72,27 @@ def excerpt(text: str) -> str:
 
 def schema_message(error: jsonschema.ValidationError) -> str:
     """A schema error's message with the value it quotes cut to an excerpt."""
+    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+        return _unexpected_keys(error)
     quoted = repr(error.instance)
     message = error.message.replace(quoted, excerpt(quoted))
     # Other quotes (the unexpected keys) are the file's too: the whole line stays short.
     return message if len(message) <= MESSAGE_CHARS_MAX else message[:MESSAGE_CHARS_MAX] + "..."
+
+
+def _unexpected_keys(error: jsonschema.ValidationError) -> str:
+    """Which keys were unexpected, naming only those shaped as keys: the "keys" of a file that
+    is no scenario (each line of a password file) are its contents."""
+    known = error.schema.get("properties", {})
+    unexpected = [key for key in error.instance if key not in known]
+    named = [key for key in unexpected if isinstance(key, str) and _KEY_SHAPE.fullmatch(key)]
+    if len(named) == len(unexpected):
+        return error.message
+    among = f", among them {', '.join(map(repr, named))}" if named else ""
+    return (
+        f"Additional properties are not allowed ({len(unexpected)} unexpected keys{among}; "
+        "keys not shaped as a scenario's are not shown)"
+    )[:MESSAGE_CHARS_MAX]
 
 
 def read_scenario_document(path: Path) -> tuple[bytes, dict]:

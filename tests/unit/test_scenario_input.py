@@ -93,6 +93,15 @@ def test_a_file_that_is_no_scenario_is_not_quoted_whole(tmp_path):
     assert len(message) < len(str(passwd)) + 200, message
 
 
+def test_keys_of_a_file_that_is_no_scenario_are_not_quoted(tmp_path):
+    shadow = tmp_path / "shadow"
+    shadow.write_text("root:$6$s3cr3th4sh:20228:0:99999:7:::\nbin:*:20228:0:99999:7:::\n")
+    with pytest.raises(ScenarioError, match="2 unexpected keys") as raised:
+        load_scenario(str(shadow))
+    assert "s3cr3t" not in str(raised.value)
+    assert "bin:" not in str(raised.value)
+
+
 def test_a_long_value_in_an_error_is_cut_short(tmp_path):
     text = VALID.replace("name: small", "name: " + "X" * 5000)
     with pytest.raises(ScenarioError, match=r"^.*: name: 'XXX") as raised:
