@@ -2,17 +2,19 @@
 
 The proxy runs as its own process, as in a topology (in a thread of the test process, the
 GIL would time the test's own threads, not the proxy), on each event loop. Answers are timed
-against 100 ms, the bound issue 7 sets (the real Toxiproxy answers within ~30 ms here).
+against 100 ms, the bound issue 7 sets (the real Toxiproxy answers within ~30 ms here); while a
+slicer runs, in the proxy's own CPU time, which a busy machine does not stretch.
 """
 
 from __future__ import annotations
 
-import socket
+import os
 import statistics
 import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 import requests
@@ -35,20 +37,29 @@ MEBIBYTE = 1024 * 1024
 PROBE_COUNT = 15
 
 
-def _probe(slicing: Callable[[], bool], **probes: Callable[[], bool]) -> dict[str, list[float]]:
-    """Time each probe PROBE_COUNT times, interleaved; each round must end while `slicing`."""
+def _cpu_seconds(pid: int) -> float:
+    """The CPU time (user and system) process `pid` has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _probe(
+    pid: int, slicing: Callable[[], bool], **probes: Callable[[], bool]
+) -> dict[str, list[float]]:
+    """The CPU time process `pid` spent while each probe waited for its answer, PROBE_COUNT
+    interleaved rounds of them; each round must end while `slicing`."""
     seconds: dict[str, list[float]] = {name: [] for name in probes}
     for _ in range(PROBE_COUNT):
         for name, probe in probes.items():
-            started = time.monotonic()
+            started = _cpu_seconds(pid)
             assert probe(), name
-            seconds[name].append(time.monotonic() - started)
+            seconds[name].append(_cpu_seconds(pid) - started)
         assert slicing(), "each round must end while the slicer still slices"
     return seconds
 
 
 def _milliseconds(seconds: list[float]) -> str:
-    return " ".join(f"{value * 1000:.1f}" for value in sorted(seconds)) + " ms"
+    return " ".join(f"{value * 1000:.0f}" for value in sorted(seconds)) + " ms"
 
 
 @pytest.fixture(params=["uvloop", "asyncio"])
@@ -84,21 +95,18 @@ def test_a_slicer_at_delay_0_on_1_mib_leaves_other_proxies_and_the_api_live(
     slicing = threading.Thread(target=slice_through, daemon=True)
     slicing.start()
     wait_until(lambda: len(received) > 0)
-    host, port = echo.rsplit(":", 1)
-    with plain.connect() as through, socket.create_connection((host, int(port))) as direct:
+    with plain.connect() as through:
         probes = _probe(
-            direct=lambda: round_trip(direct, b"ping") == b"ping",
+            server.process.pid,
             proxied=lambda: round_trip(through, b"ping") == b"ping",
             api=lambda: requests.get(server.url + "/version", timeout=SOCKET_TIMEOUT_S).ok,
             slicing=lambda: len(received) < len(data),
         )
-    # A loop that stalls delays nearly every probe, a preemption of this process only a few:
-    # the medians are bounded, above what the same machine gives a round trip that does not
-    # pass through the proxy, measured between them.
-    control_s = statistics.median(probes["direct"])
-    for name in ("proxied", "api"):
-        median_s = statistics.median(probes[name])
-        assert median_s < control_s + ANSWER_MAX_S, f"{name}: {_milliseconds(probes[name])}"
+    # What the proxy's own CPU time shows does not depend on how much of a core the machine
+    # gives it: a loop that stalls spends slicing time before nearly every answer, while the
+    # median leaves out the few probes that the clock's ticks round up.
+    for name, spent in probes.items():
+        assert statistics.median(spent) < ANSWER_MAX_S, f"{name}: {_milliseconds(spent)}"
     slicing.join(60.0)
     assert received == data
 
