@@ -23,6 +23,7 @@ and the proxy (a program of its own) use it as they use aiohttp.
 """
 
 import asyncio
+import logging
 import signal
 from collections import Counter
 from dataclasses import dataclass
@@ -30,6 +31,8 @@ from dataclasses import dataclass
 from aiohttp import web
 
 __all__ = ["BoundedSite", "ServerBounds", "bounded_runner", "run_bounded"]
+
+log = logging.getLogger("http_bounds")
 
 
 @dataclass(frozen=True)
@@ -97,6 +100,7 @@ class _Counted(asyncio.Protocol):
         peer = transport.get_extra_info("peername")
         address = str(peer[0]) if peer else ""
         if not self._counts.admit(address):
+            log.warning("refused a connection from %s: it holds the most it may", address)
             transport.abort()  # type: ignore[attr-defined]
             return
         self._address = address
