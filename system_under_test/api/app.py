@@ -55,9 +55,13 @@ async def stripe_errors(request: web.Request, handler) -> web.StreamResponse:
                 StripeError.SERVER_ERROR, status=error.status, reason=error.reason
             )
         if error.status >= web.HTTPBadRequest.status_code:
-            return error_response(
+            response = error_response(
                 StripeError.REQUEST_REFUSED, status=error.status, reason=error.reason
             )
+            # A 405 names the methods the resource takes (RFC 9110 section 15.5.6).
+            if "Allow" in error.headers:
+                response.headers["Allow"] = error.headers["Allow"]
+            return response
         raise
     except TRANSIENT_ERRORS as error:
         log.warning(

@@ -50,16 +50,18 @@ async def _create(
     flow: Flow[Parameters],
     parse: Callable[[Mapping[str, str]], Parameters | InvalidParameter],
 ) -> web.Response:
-    """Parse the form, then the key, and run the flow's phases on what was parsed."""
+    """Read the form and the key, parse the form, and run the flow's phases on what was
+    parsed. A bad key is named before the parameters: a card error (402) comes only once
+    everything else is well formed."""
     form = await _form(request)
     if isinstance(form, InvalidParameter):
         return refused(form)
-    parsed = parse(form)
-    if isinstance(parsed, InvalidParameter):
-        return refused(parsed)
     key = _idempotency_key(request)
     if isinstance(key, InvalidParameter):
         return refused(key)
+    parsed = parse(form)
+    if isinstance(parsed, InvalidParameter):
+        return refused(parsed)
     movement = execution.MovementRequest(
         merchant_id=request[MERCHANT_ID],
         key=key,

@@ -7,7 +7,7 @@ responses; the objects they answer with are api/openapi_components.py.
 
 from typing import Any
 
-from system_under_test.api.form import IDEMPOTENCY_KEY_LENGTH_MAX
+from system_under_test.api import openapi_params as params
 from system_under_test.api.openapi_components import (
     ANY_OBJECT,
     OBJECTS,
@@ -18,7 +18,6 @@ from system_under_test.api.openapi_components import (
     obj,
     ref,
 )
-from system_under_test.api.params import AMOUNT_MAX, DESCRIPTION_LENGTH_MAX, LIST_LIMIT_MAX
 from system_under_test.payments.errors import StripeError
 
 REQUEST_ID_HEADER = {
@@ -62,48 +61,66 @@ ERRORS = {
 AUTH = [{"bearer": []}, {"basic": []}]
 
 
-def _form(properties: dict[str, Schema], required: list[str]) -> dict[str, Any]:
-    schema: Schema = {"type": "object", "properties": properties, "required": required}
-    return {
-        "required": True,
-        "content": {"application/x-www-form-urlencoded": {"schema": schema}},
-    }
-
-
-AMOUNT = {"type": "string", "pattern": "^[0-9]+$", "description": f"1 to {AMOUNT_MAX}"}
 IDEMPOTENCY_KEY = {
     "name": "Idempotency-Key",
     "in": "header",
     "required": False,
-    "schema": {"type": "string", "minLength": 1, "maxLength": IDEMPOTENCY_KEY_LENGTH_MAX},
+    "schema": params.IDEMPOTENCY_KEY,
 }
-LIST_PARAMETERS = [
-    {
-        "name": "limit",
-        "in": "query",
-        "schema": {"type": "integer", "minimum": 1, "maximum": LIST_LIMIT_MAX},
-    },
-    {"name": "starting_after", "in": "query", "schema": STRING},
-    {"name": "ending_before", "in": "query", "schema": STRING},
-]
-DESCRIPTION = {"type": "string", "maxLength": DESCRIPTION_LENGTH_MAX}
 
 
-def _create(summary: str, body: dict[str, Any], schema: str, extra: dict | None = None) -> dict:
-    responses = {"200": _json(ref(schema), f"The {schema.lower()}"), **ERRORS}
-    if extra:
-        responses.update(extra)
+def _page(filters: dict[str, Schema]) -> list[dict[str, Any]]:
+    """A list's query parameters: `limit`, a cursor, and the endpoint's `filters`. A cursor
+    names an object: an empty one is refused, as Stripe refuses an empty value for a parameter
+    it cannot unset, and one that names no object is refused on the state. That the two
+    cursors exclude each other is said in words: OpenAPI has no way to say it of two
+    parameters."""
+    cursor = "an object id; at most one of starting_after and ending_before"
+    return [
+        {"name": "limit", "in": "query", "schema": params.LIMIT},
+        *(
+            {"name": name, "in": "query", "schema": params.OBJECT_ID, "description": cursor}
+            for name in ("starting_after", "ending_before")
+        ),
+        *({"name": name, "in": "query", "schema": schema} for name, schema in filters.items()),
+    ]
+
+
+def _answer(field: str) -> str:
+    return f"$response.body#/{field}"
+
+
+def _retrieve_link(operation: str, parameter: str, field: str = "id") -> dict[str, Any]:
+    """A link from an answer to `operation`, its path `parameter` the answer's `field`."""
+    return {"operationId": operation, "parameters": {parameter: _answer(field)}}
+
+
+# A charge's answer makes a valid refund of all of it: the charge and its amount.
+REFUND_ALL = {
+    "operationId": "createRefund",
+    "requestBody": {"charge": _answer("id"), "amount": _answer("amount")},
+}
+TRANSACTION = _retrieve_link("retrieveBalanceTransaction", "transaction_id", "balance_transaction")
+
+
+def _create(operation: str, summary: str, form: Schema, schema: str, links: dict[str, Any]) -> dict:
+    answer = _json(ref(schema), f"The {schema.lower()}") | {"links": links}
     return {
+        "operationId": operation,
         "summary": summary,
         "security": AUTH,
         "parameters": [IDEMPOTENCY_KEY],
-        "requestBody": body,
-        "responses": responses,
+        "requestBody": {
+            "required": True,
+            "content": {"application/x-www-form-urlencoded": {"schema": form}},
+        },
+        "responses": {"200": answer, **ERRORS},
     }
 
 
-def _retrieve(summary: str, name: str, schema: str) -> dict:
+def _retrieve(operation: str, summary: str, name: str, schema: str) -> dict:
     return {
+        "operationId": operation,
         "summary": summary,
         "security": AUTH,
         "parameters": [{"name": name, "in": "path", "required": True, "schema": STRING}],
@@ -111,11 +128,14 @@ def _retrieve(summary: str, name: str, schema: str) -> dict:
     }
 
 
-def _list(summary: str, schema: str, extra_parameters: list | None = None) -> dict:
+def _list(
+    operation: str, summary: str, schema: str, filters: dict[str, Schema] | None = None
+) -> dict:
     return {
+        "operationId": operation,
         "summary": summary,
         "security": AUTH,
-        "parameters": LIST_PARAMETERS + (extra_parameters or []),
+        "parameters": _page(filters or {}),
         "responses": {"200": _json(ref(f"{schema}List"), f"A page of {schema}s"), **ERRORS},
     }
 
@@ -135,54 +155,76 @@ PATHS = {
     },
     "/v1/charges": {
         "post": _create(
+            "createCharge",
             "Create a charge",
-            _form(
-                {
-                    "amount": AMOUNT,
-                    "currency": STRING,
-                    "source": STRING,
-                    "card[number]": STRING,
-                    "capture": {"enum": ["true"]},
-                    "description": DESCRIPTION,
-                },
-                ["amount", "currency"],
-            ),
+            params.charge_form(),
             "Charge",
+            {
+                "retrieveCharge": _retrieve_link("retrieveCharge", "charge_id"),
+                "refundAll": REFUND_ALL,
+                "retrieveBalanceTransaction": TRANSACTION,
+            },
         ),
-        "get": _list("List charges", "Charge"),
+        "get": _list("listCharges", "List charges", "Charge"),
     },
-    "/v1/charges/{charge_id}": {"get": _retrieve("Retrieve a charge", "charge_id", "Charge")},
+    "/v1/charges/{charge_id}": {
+        "get": _retrieve("retrieveCharge", "Retrieve a charge", "charge_id", "Charge")
+    },
     "/v1/refunds": {
         "post": _create(
-            "Create a refund", _form({"charge": STRING, "amount": AMOUNT}, ["charge"]), "Refund"
+            "createRefund",
+            "Create a refund",
+            params.REFUND_FORM,
+            "Refund",
+            {
+                "retrieveRefund": _retrieve_link("retrieveRefund", "refund_id"),
+                "retrieveBalanceTransaction": TRANSACTION,
+            },
         ),
         "get": _list(
-            "List refunds", "Refund", [{"name": "charge", "in": "query", "schema": STRING}]
+            "listRefunds",
+            "List refunds",
+            "Refund",
+            {"charge": params.OBJECT_ID},
         ),
     },
-    "/v1/refunds/{refund_id}": {"get": _retrieve("Retrieve a refund", "refund_id", "Refund")},
+    "/v1/refunds/{refund_id}": {
+        "get": _retrieve("retrieveRefund", "Retrieve a refund", "refund_id", "Refund")
+    },
     "/v1/payouts": {
         "post": _create(
+            "createPayout",
             "Create a payout",
-            _form(
-                {"amount": AMOUNT, "currency": STRING, "description": DESCRIPTION},
-                ["amount", "currency"],
-            ),
+            params.PAYOUT_FORM,
             "Payout",
+            {
+                "retrievePayout": _retrieve_link("retrievePayout", "payout_id"),
+                "retrieveBalanceTransaction": TRANSACTION,
+            },
         ),
-        "get": _list("List payouts", "Payout"),
+        "get": _list("listPayouts", "List payouts", "Payout"),
     },
-    "/v1/payouts/{payout_id}": {"get": _retrieve("Retrieve a payout", "payout_id", "Payout")},
+    "/v1/payouts/{payout_id}": {
+        "get": _retrieve("retrievePayout", "Retrieve a payout", "payout_id", "Payout")
+    },
     "/v1/balance": {
         "get": {
+            "operationId": "retrieveBalance",
             "summary": "Retrieve the balance",
             "security": AUTH,
             "responses": {"200": _json(ref("Balance"), "The balance"), **ERRORS},
         }
     },
-    "/v1/balance_transactions": {"get": _list("List balance transactions", "BalanceTransaction")},
+    "/v1/balance_transactions": {
+        "get": _list("listBalanceTransactions", "List balance transactions", "BalanceTransaction")
+    },
     "/v1/balance_transactions/{transaction_id}": {
-        "get": _retrieve("Retrieve a balance transaction", "transaction_id", "BalanceTransaction")
+        "get": _retrieve(
+            "retrieveBalanceTransaction",
+            "Retrieve a balance transaction",
+            "transaction_id",
+            "BalanceTransaction",
+        )
     },
 }
 

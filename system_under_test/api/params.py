@@ -170,13 +170,17 @@ def luhn_valid(number: str) -> bool:
 
 
 def _card_number(form: Mapping[str, str]) -> str | InvalidParameter:
-    source = form.get("source") or form.get("card[number]") or ""
-    card_number = TEST_TOKENS.get(source, source)
-    if not _ascii_digits(card_number) or not CARD_DIGITS_MIN <= len(card_number) <= CARD_DIGITS_MAX:
-        return InvalidParameter(StripeError.CARD_UNKNOWN, "source", {"text": source[:30]})
-    if not luhn_valid(card_number):
+    """The card to charge: `source`, else `card[number]`. Each one given must be a card (the
+    OpenAPI document says so, and a client must not learn otherwise only when it is used), and
+    a number that is no card (400) is named before one that fails the Luhn check (402)."""
+    given = [form[name] for name in ("source", "card[number]") if name in form] or [""]
+    numbers = [TEST_TOKENS.get(text, text) for text in given]
+    for text, number in zip(given, numbers, strict=True):
+        if not _ascii_digits(number) or not CARD_DIGITS_MIN <= len(number) <= CARD_DIGITS_MAX:
+            return InvalidParameter(StripeError.CARD_UNKNOWN, "source", {"text": text[:30]})
+    if not all(luhn_valid(number) for number in numbers):
         return InvalidParameter(StripeError.CARD_NUMBER_INCORRECT, "source")
-    return card_number
+    return numbers[0]
 
 
 def _capture(form: Mapping[str, str]) -> InvalidParameter | None:

@@ -158,3 +158,25 @@ def test_lists_take_one_cursor_and_a_bounded_limit():
         assert isinstance(bad, InvalidParameter) and bad.param == "limit", limit
     unknown = parse_list({"colour": "red"})
     assert isinstance(unknown, InvalidParameter) and unknown.code == "parameter_unknown"
+
+
+@pytest.mark.parametrize(
+    "cards",
+    [
+        {"source": "tok_visa", "card[number]": "abc"},
+        {"source": "", "card[number]": "4242424242424242"},
+        {"card[number]": "4242424242424242", "source": "4242"},
+    ],
+)
+def test_every_card_parameter_given_must_be_a_card(cards):
+    refused = parse_charge({"amount": "500", "currency": "usd", **cards})
+    assert isinstance(refused, InvalidParameter)
+    assert refused.code == "parameter_invalid"
+
+
+def test_a_number_that_is_no_card_is_named_before_a_luhn_failure():
+    refused = parse_charge(
+        {"amount": "500", "currency": "usd", "source": "4242424242424241", "card[number]": "x"}
+    )
+    assert isinstance(refused, InvalidParameter)
+    assert refused.code == "parameter_invalid"
