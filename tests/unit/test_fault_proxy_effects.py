@@ -174,8 +174,9 @@ def test_slicer_pieces_are_seen_apart(proxy: Proxy) -> None:
         elapsed = time.monotonic() - started
     assert b"".join(pieces) == data
     # 100 B halved until <= 10 B: 16 pieces of 6-7 B, each 20 ms after the one before.
-    assert max(map(len, pieces)) <= 10
-    assert len(pieces) >= 12  # a few may meet in the socket if the reader is late
+    # A few may meet in the socket if the reader is late (a busy machine): most stay apart.
+    assert statistics.median(map(len, pieces)) <= 10
+    assert len(pieces) >= 12
     assert elapsed >= 15 * 0.020
 
 
