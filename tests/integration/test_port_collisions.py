@@ -11,7 +11,7 @@ import requests
 from system_under_test.deploy import address_plan
 from system_under_test.deploy.local import LocalTopology
 from system_under_test.deploy.ports import LOOPBACK
-from tests.integration.conftest import SHORT_BASELINE, assert_nothing_left, paychaos
+from tests.integration.conftest import assert_nothing_left, paychaos
 
 pytestmark = pytest.mark.integration
 
@@ -97,11 +97,12 @@ def test_a_planned_port_taken_before_start_gives_a_fresh_plan_never_the_intruder
 BESIDE_START_S = 120
 
 
-def test_a_run_and_a_topology_started_beside_it_both_end_as_they_should(tmp_path):
+def test_a_run_and_a_topology_started_beside_it_both_end_as_they_should(tmp_path, short_scenarios):
     runs_dir = tmp_path / "runs"
+    baseline = short_scenarios("baseline")
     result: dict = {}
     run = threading.Thread(
-        target=lambda: result.update(run=paychaos("run", str(SHORT_BASELINE), runs_dir=runs_dir))
+        target=lambda: result.update(run=paychaos("run", str(baseline), runs_dir=runs_dir))
     )
     run.start()
     started = time.monotonic()
