@@ -54,9 +54,10 @@ def text_problem(text: str) -> str | None:
 def form_problem(form: Mapping[str, str]) -> InvalidParameter | None:
     """The first parameter name or value that cannot be taken at all."""
     for name, value in form.items():
-        problem = text_problem(name) or text_problem(value)
+        name_problem = text_problem(name)
+        problem = name_problem or text_problem(value)
         if problem is not None:
-            shown = name if text_problem(name) is None else repr(name)
+            shown = name if name_problem is None else repr(name)
             return InvalidParameter(StripeError.PARAMETER_UNSTORABLE, shown, {"problem": problem})
     return None
 

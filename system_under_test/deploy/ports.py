@@ -66,10 +66,8 @@ def require_free(port: int, purpose: str) -> None:
 def is_bindable(port: int) -> bool:
     """Whether a service could bind 127.0.0.1:port now: nothing holds it but, at most,
     connections closing (TIME_WAIT), which SO_REUSEADDR passes as every service's bind does."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind((LOOPBACK, port))
-        except OSError:
-            return False
-        return True
+    try:
+        PortReservation(port, purpose="a bind probe", after_service=True).release()
+    except PortCollision:
+        return False
+    return True
