@@ -1,5 +1,7 @@
 """Command-line values refused by the parser: the error names the option, exit 3, one line."""
 
+from pathlib import Path
+
 import pytest
 
 from reports.exit_codes import EXIT_HARNESS_ERROR
@@ -50,7 +52,8 @@ def test_a_runs_dir_under_proc_names_the_option(capsys):
 
 
 def test_a_runs_dir_that_exists_or_can_be_made_is_taken(tmp_path):
-    assert parser().parse_args(["run", "--runs-dir", str(tmp_path / "new" / "runs")])
+    arguments = parser().parse_args(["run", "--runs-dir", str(tmp_path / "new" / "runs")])
+    assert Path(arguments.runs_dir) == tmp_path / "new" / "runs"
     assert not (tmp_path / "new").exists()
 
 
